@@ -1,0 +1,49 @@
+// Every environment variable Civitas reads, with its default. The README's table mirrors this.
+import { z } from "zod";
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** PostgreSQL URL used by request work. Unset: embedded PGlite. */
+  DATABASE_URL: z.string().url().optional(),
+  /** PostgreSQL URL of the migration owner. Defaults to DATABASE_URL. */
+  DATABASE_OWNER_URL: z.string().url().optional(),
+  /** Where the embedded database lives (`memory://` keeps it in memory). */
+  CIVITAS_DATA_DIR: z.string().min(1).default("./data"),
+  /** Platform domain: cities answer at {slug}.{CIVITAS_DOMAIN}. */
+  CIVITAS_DOMAIN: z.string().min(1).default("localhost"),
+  /** Folder of declarative city files applied at start and by `npm run db:seed`. */
+  CIVITAS_TENANTS_DIR: z.string().min(1).default("./tenants"),
+  /**
+   * Express `trust proxy`: unset trusts no proxy, so clients cannot pick a city through
+   * X-Forwarded-Host. Behind a reverse proxy, name it: `loopback`, an address, or a hop count.
+   */
+  CIVITAS_TRUST_PROXY: z.string().min(1).optional(),
+  /** Apply the city files when the server starts (only cities not yet known are created). */
+  CIVITAS_SEED_ON_START: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((value) => value === "true"),
+});
+
+export type Config = z.infer<typeof schema>;
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  if (cached) return cached;
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues
+      .map((issue) => `  ${issue.path.join(".")}: ${issue.message}`)
+      .join("\n");
+    throw new Error(`Invalid environment:\n${problems}`);
+  }
+  cached = parsed.data;
+  return cached;
+}
+
+/** Tests change the environment between suites; this forgets what was read. */
+export function resetConfig(): void {
+  cached = undefined;
+}

@@ -1,0 +1,169 @@
+// The one way to reach data: a Prisma 7 client over PostgreSQL (DATABASE_URL) or embedded
+// PGlite, and units of work that bind every statement to one city (see ADR 001).
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { config } from "../config.server";
+import { PrismaClient } from "./generated/client.ts";
+import type { SqlSession } from "./sql.server";
+import { pgliteSession, postgresSession } from "./sql.server";
+
+export type { PrismaClient };
+/** The transaction client handed to a unit of work. */
+export type Tx = Parameters<Parameters<PrismaClient["$transaction"]>[0]>[0];
+
+export type DatabaseKind = "postgres" | "pglite";
+
+export type Database = {
+  kind: DatabaseKind;
+  /** Not bound to any city: use only through withTenant / withPlatformAdmin below. */
+  unscopedPrisma: PrismaClient;
+  /** Raw access as the connecting (owner) role, for migrations and health checks only. */
+  owner: SqlSession;
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions = {
+  /** PostgreSQL URL for request work; unset selects PGlite. */
+  url?: string;
+  /** PostgreSQL URL of the migration owner (defaults to `url`). */
+  ownerUrl?: string;
+  /** PGlite data folder, or `memory://`. */
+  dataDir?: string;
+  /** PostgreSQL connections for request work. */
+  poolSize?: number;
+};
+
+const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  if (options.url) {
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    const ownerPool =
+      options.ownerUrl && options.ownerUrl !== options.url
+        ? new pg.Pool({ connectionString: options.ownerUrl, max: 2 })
+        : pool;
+    // An idle connection killed by the server (restart, admin terminate) must not crash the
+    // process: the pool drops it and the next checkout opens a fresh one.
+    for (const p of new Set([pool, ownerPool])) {
+      p.on("error", (error) => console.error("civitas: idle PostgreSQL connection lost:", error.message));
+    }
+    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    return {
+      kind: "postgres",
+      unscopedPrisma: prisma,
+      owner: postgresSession(ownerPool),
+      async close() {
+        await prisma.$disconnect();
+        await pool.end();
+        if (ownerPool !== pool) await ownerPool.end();
+      },
+    };
+  }
+  const dataDir = options.dataDir ?? "memory://";
+  if (!dataDir.startsWith("memory://")) mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+  const lite = await PGlite.create(dataDir);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+  return {
+    kind: "pglite",
+    unscopedPrisma: prisma,
+    owner: pgliteSession(lite),
+    async close() {
+      await prisma.$disconnect();
+      await lite.close();
+    },
+  };
+}
+
+// One database per process. Kept on globalThis because the server entry and the Remix build
+// are separate bundles: two PGlite instances on one data folder would corrupt it.
+type ProcessState = { database?: Promise<Database> };
+const processState: ProcessState = ((globalThis as Record<string, unknown>).__civitasDatabase ??=
+  {}) as ProcessState;
+
+export function databaseOptionsFromEnv(): DatabaseOptions {
+  const env = config();
+  return {
+    url: env.DATABASE_URL,
+    ownerUrl: env.DATABASE_OWNER_URL,
+    dataDir: env.CIVITAS_DATA_DIR.startsWith("memory://")
+      ? env.CIVITAS_DATA_DIR
+      : path.join(env.CIVITAS_DATA_DIR, "pglite"),
+  };
+}
+
+export function getDatabase(): Promise<Database> {
+  processState.database ??= openDatabase(databaseOptionsFromEnv());
+  return processState.database;
+}
+
+export async function closeDatabase(): Promise<void> {
+  const current = processState.database;
+  processState.database = undefined;
+  if (current) await (await current).close();
+}
+
+// --- Units of work -------------------------------------------------------------------------
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+type Scope = { kind: "tenant"; tenantId: string } | { kind: "platform-admin" };
+type Ambient = { scope: Scope; tx: Tx };
+const ambient = new AsyncLocalStorage<Ambient>();
+
+export class TenantScopeError extends Error {
+  override name = "TenantScopeError";
+}
+
+/**
+ * Runs `work` in one transaction bound to one city: the role is app_rw (no BYPASSRLS) and
+ * `app.tenant_id` is set transaction-locally, so row-level security confines every statement
+ * to that city and nothing survives the transaction. A unit of work started inside another
+ * one for the same city joins it; one for another city is refused.
+ */
+export async function withTenant<T>(
+  tenantId: string,
+  work: (tx: Tx) => Promise<T>,
+  database?: Database,
+): Promise<T> {
+  if (!UUID.test(tenantId)) throw new TenantScopeError(`Not a tenant id: ${JSON.stringify(tenantId)}`);
+  const current = ambient.getStore();
+  if (current) {
+    if (current.scope.kind === "tenant" && current.scope.tenantId === tenantId) return work(current.tx);
+    throw new TenantScopeError("A unit of work for one city cannot open another city's.");
+  }
+  const { unscopedPrisma: prisma } = database ?? (await getDatabase());
+  const scope: Scope = { kind: "tenant", tenantId };
+  return prisma.$transaction(async (tx) => {
+    // SET LOCAL (not set_config) is what Citus propagates to workers; this is the one place
+    // the setting is made. The id is validated above, so interpolating it is safe.
+    await tx.$executeRawUnsafe("SET LOCAL ROLE app_rw");
+    await tx.$executeRawUnsafe(`SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`);
+    return ambient.run({ scope, tx }, () => work(tx));
+  }, TRANSACTION_OPTIONS);
+}
+
+/**
+ * Platform operations (tenant lookup by host, onboarding, cross-city reports) run as app_admin,
+ * which bypasses row-level security. This is the only function that does: grep for it.
+ */
+export async function withPlatformAdmin<T>(
+  work: (tx: Tx) => Promise<T>,
+  database?: Database,
+): Promise<T> {
+  const current = ambient.getStore();
+  if (current) {
+    if (current.scope.kind === "platform-admin") return work(current.tx);
+    throw new TenantScopeError("A city's unit of work cannot escalate to platform administration.");
+  }
+  const { unscopedPrisma: prisma } = database ?? (await getDatabase());
+  const scope: Scope = { kind: "platform-admin" };
+  return prisma.$transaction(async (tx) => {
+    await tx.$executeRawUnsafe("SET LOCAL ROLE app_admin");
+    return ambient.run({ scope, tx }, () => work(tx));
+  }, TRANSACTION_OPTIONS);
+}

@@ -1,0 +1,404 @@
+// Applies the folder of city files (tenants/) to the database. At server start only cities not
+// known yet are created, so what admins changed since stays; `npm run db:seed` makes the
+// database match the files. Applying the same files twice writes nothing.
+import { randomUUID } from "node:crypto";
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { withPlatformAdmin, type Database, type Tx } from "../db/database.server";
+import type { Prisma } from "../db/generated/client.ts";
+import {
+  CityFileError,
+  parseCityFile,
+  problemAt,
+  type CityFile,
+  type CityFileProblem,
+  type ParsedCityFile,
+} from "./city-file.server";
+
+/** "create-missing": create cities whose slug is unknown, leave the others. "sync": create or update to match. */
+export type ApplyMode = "create-missing" | "sync";
+
+/** Slugs by outcome; `unchanged` also holds existing cities that "create-missing" left alone. */
+export type CityFilesReport = { created: string[]; updated: string[]; unchanged: string[] };
+
+// Any fixed number: two processes starting together must not both create the same city.
+const APPLY_LOCK_KEY = 7_311_312;
+
+const CITY_FILE_NAME = /^[^.].*\.ya?ml$/;
+
+/**
+ * Reads and validates every `*.yaml` / `*.yml` file of `dir`, and checks that no two files claim
+ * the same slug, realm or host name. Throws one CityFileError listing the problems of all files.
+ */
+export async function loadCityFiles(dir: string): Promise<ParsedCityFile[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => CITY_FILE_NAME.test(name)).sort();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "ENOTDIR") throw error;
+    const shown = path.relative(process.cwd(), path.resolve(dir)) || dir;
+    throw new CityFileError([
+      {
+        file: shown,
+        field: "",
+        message: "no such folder (CIVITAS_TENANTS_DIR names the folder of city files)",
+      },
+    ]);
+  }
+
+  const parsed: ParsedCityFile[] = [];
+  const problems: CityFileProblem[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    // stat follows symbolic links: a Kubernetes ConfigMap mounts its files as links.
+    if (!(await stat(file)).isFile()) continue;
+    try {
+      parsed.push(parseCityFile({ file, text: await readFile(file, "utf8") }));
+    } catch (error) {
+      if (!(error instanceof CityFileError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  problems.push(...claimedTwice(parsed));
+  if (problems.length > 0) throw new CityFileError(problems);
+  return parsed;
+}
+
+function claimedTwice(files: ParsedCityFile[]): CityFileProblem[] {
+  const problems: CityFileProblem[] = [];
+  const slugs = new Map<string, string>();
+  const realms = new Map<string, string>();
+  const hostnames = new Map<string, string>();
+  for (const parsed of files) {
+    const { city } = parsed;
+    const slugOwner = slugs.get(city.slug);
+    if (slugOwner) {
+      problems.push(problemAt(parsed, ["slug"], `"${city.slug}" is also declared by ${slugOwner}`));
+    }
+    slugs.set(city.slug, parsed.file);
+    const realmOwner = realms.get(city.identity.realm);
+    if (realmOwner) {
+      problems.push(
+        problemAt(
+          parsed,
+          ["identity", "realm"],
+          `"${city.identity.realm}" is also the realm of ${realmOwner}`,
+        ),
+      );
+    }
+    realms.set(city.identity.realm, parsed.file);
+    city.domains.forEach((hostname, index) => {
+      const owner = hostnames.get(hostname);
+      if (owner)
+        problems.push(problemAt(parsed, ["domains", index], `"${hostname}" is also claimed by ${owner}`));
+      hostnames.set(hostname, parsed.file);
+    });
+  }
+  return problems;
+}
+
+// --- Snapshots: what a file sets, in the shape the audit log records -------------------------
+
+type DomainEntry = { hostname: string; primary: boolean };
+
+type CitySnapshot = {
+  names: Prisma.InputJsonValue;
+  status: "active" | "suspended";
+  defaultLocale: string;
+  enabledLocales: string[];
+  timeZone: string;
+  branding: Prisma.InputJsonValue;
+  identityRealm: string;
+  domains: DomainEntry[];
+};
+
+type SnapshotField = keyof CitySnapshot;
+
+const CITY_COLUMNS = {
+  id: true,
+  slug: true,
+  names: true,
+  status: true,
+  defaultLocale: true,
+  enabledLocales: true,
+  timeZone: true,
+  branding: true,
+  identityRealm: true,
+  domains: { select: { hostname: true, isPrimary: true } },
+} as const;
+
+type CityRow = Prisma.CityGetPayload<{ select: typeof CITY_COLUMNS }>;
+
+// The order of the other domains carries no meaning; sorting keeps comparisons stable.
+const byPrimaryThenName = (a: DomainEntry, b: DomainEntry) =>
+  Number(b.primary) - Number(a.primary) || (a.hostname < b.hostname ? -1 : a.hostname > b.hostname ? 1 : 0);
+
+function snapshotOfFile(city: CityFile): CitySnapshot {
+  const { primaryColor, accentColor, logoUrl } = city.branding;
+  return {
+    names: city.names,
+    status: city.status,
+    defaultLocale: city.locales.default,
+    enabledLocales: city.locales.enabled,
+    timeZone: city.timeZone,
+    branding: logoUrl === undefined ? { primaryColor, accentColor } : { primaryColor, accentColor, logoUrl },
+    identityRealm: city.identity.realm,
+    domains: city.domains
+      .map((hostname, index) => ({ hostname, primary: index === 0 }))
+      .sort(byPrimaryThenName),
+  };
+}
+
+function snapshotOfRow(row: CityRow): CitySnapshot {
+  return {
+    names: row.names ?? {},
+    status: row.status,
+    defaultLocale: row.defaultLocale,
+    enabledLocales: row.enabledLocales,
+    timeZone: row.timeZone,
+    branding: row.branding ?? {},
+    identityRealm: row.identityRealm,
+    domains: row.domains
+      .map((domain) => ({ hostname: domain.hostname, primary: domain.isPrimary }))
+      .sort(byPrimaryThenName),
+  };
+}
+
+/** JSON with object keys sorted: `{fr, en}` and `{en, fr}` are the same names. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    inner && typeof inner === "object" && !Array.isArray(inner)
+      ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : inner,
+  );
+}
+
+function changedFields(current: CitySnapshot, wanted: CitySnapshot): SnapshotField[] {
+  return (Object.keys(wanted) as SnapshotField[]).filter(
+    (field) => canonical(current[field]) !== canonical(wanted[field]),
+  );
+}
+
+function pick(snapshot: CitySnapshot, fields: SnapshotField[]): Prisma.InputJsonObject {
+  return Object.fromEntries(fields.map((field) => [field, snapshot[field]]));
+}
+
+// --- Applying ------------------------------------------------------------------------------
+
+const OUTCOME = { create: "created", update: "updated", unchanged: "unchanged" } as const;
+
+type Plan =
+  | { kind: "create"; parsed: ParsedCityFile; wanted: CitySnapshot }
+  | {
+      kind: "update";
+      parsed: ParsedCityFile;
+      row: CityRow;
+      current: CitySnapshot;
+      wanted: CitySnapshot;
+      fields: SnapshotField[];
+    }
+  | { kind: "unchanged"; parsed: ParsedCityFile };
+
+function plan(files: ParsedCityFile[], rows: CityRow[], mode: ApplyMode): Plan[] {
+  const existing = new Map(rows.map((row) => [row.slug, row]));
+  return files.map((parsed): Plan => {
+    const wanted = snapshotOfFile(parsed.city);
+    const row = existing.get(parsed.city.slug);
+    if (!row) return { kind: "create", parsed, wanted };
+    if (mode === "create-missing") return { kind: "unchanged", parsed };
+    const current = snapshotOfRow(row);
+    const fields = changedFields(current, wanted);
+    return fields.length === 0
+      ? { kind: "unchanged", parsed }
+      : { kind: "update", parsed, row, current, wanted, fields };
+  });
+}
+
+/**
+ * Realms and host names are unique across the instance. A city outside the files (made in the
+ * admin console) that holds one is a conflict the file's author must resolve; a city of these
+ * files that holds one in "sync" mode gives it up in the same transaction.
+ */
+async function refuseConflicts(tx: Tx, plans: Plan[], mode: ApplyMode): Promise<void> {
+  const writing = plans.filter((item) => item.kind !== "unchanged");
+  if (writing.length === 0) return;
+  const inFiles = new Set(mode === "sync" ? plans.map((item) => item.parsed.city.slug) : []);
+  const yields = (ownerSlug: string, slug: string) => ownerSlug === slug || inFiles.has(ownerSlug);
+
+  const realmOwners = await tx.city.findMany({
+    where: { identityRealm: { in: writing.map((item) => item.parsed.city.identity.realm) } },
+    select: { slug: true, identityRealm: true },
+  });
+  const domainOwners = await tx.cityDomain.findMany({
+    where: { hostname: { in: writing.flatMap((item) => item.parsed.city.domains) } },
+    select: { hostname: true, city: { select: { slug: true } } },
+  });
+  const realmOwner = new Map(realmOwners.map((owner) => [owner.identityRealm, owner.slug]));
+  const domainOwner = new Map(domainOwners.map((owner) => [owner.hostname, owner.city.slug]));
+
+  const problems: CityFileProblem[] = [];
+  for (const { parsed } of writing) {
+    const { slug, identity, domains } = parsed.city;
+    const owner = realmOwner.get(identity.realm);
+    if (owner && !yields(owner, slug)) {
+      problems.push(
+        problemAt(
+          parsed,
+          ["identity", "realm"],
+          `"${identity.realm}" is already the realm of city "${owner}"`,
+        ),
+      );
+    }
+    domains.forEach((hostname, index) => {
+      const holder = domainOwner.get(hostname);
+      if (holder && !yields(holder, slug)) {
+        problems.push(
+          problemAt(parsed, ["domains", index], `"${hostname}" already belongs to city "${holder}"`),
+        );
+      }
+    });
+  }
+  if (problems.length > 0) throw new CityFileError(problems);
+}
+
+async function audit(
+  tx: Tx,
+  {
+    tenantId,
+    file,
+    action,
+    before,
+    after,
+  }: {
+    tenantId: string;
+    file: string;
+    action: string;
+    before?: Prisma.InputJsonObject;
+    after: Prisma.InputJsonObject;
+  },
+): Promise<void> {
+  await tx.auditEvent.create({
+    data: {
+      tenantId,
+      id: randomUUID(),
+      actorType: "system",
+      // Where the change came from, whatever folder the files were read from.
+      actorId: `tenants/${path.basename(file)}`,
+      action,
+      subjectType: "city",
+      subjectId: tenantId,
+      before,
+      after,
+    },
+  });
+}
+
+async function createCity(
+  tx: Tx,
+  { parsed, wanted }: { parsed: ParsedCityFile; wanted: CitySnapshot },
+): Promise<void> {
+  const id = randomUUID();
+  const { domains, ...columns } = wanted;
+  await tx.city.create({
+    data: {
+      id,
+      slug: parsed.city.slug,
+      ...columns,
+      domains: {
+        create: domains.map((domain) => ({ hostname: domain.hostname, isPrimary: domain.primary })),
+      },
+    },
+  });
+  await audit(tx, { tenantId: id, file: parsed.file, action: "city.created", after: { ...wanted } });
+}
+
+async function updateCity(
+  tx: Tx,
+  { parsed, row, current, wanted, fields }: Extract<Plan, { kind: "update" }>,
+): Promise<void> {
+  const columns = Object.fromEntries(
+    fields.filter((field) => field !== "domains").map((field) => [field, wanted[field]]),
+  );
+  // Set explicitly: a change of domains alone is a change of the city too.
+  await tx.city.update({ where: { id: row.id }, data: { ...columns, updatedAt: new Date() } });
+
+  if (fields.includes("domains")) {
+    const had = new Map(current.domains.map((domain) => [domain.hostname, domain.primary]));
+    const flips = wanted.domains.filter(
+      (domain) => had.has(domain.hostname) && had.get(domain.hostname) !== domain.primary,
+    );
+    for (const primary of [false, true]) {
+      const hostnames = flips.filter((domain) => domain.primary === primary).map((domain) => domain.hostname);
+      if (hostnames.length === 0) continue;
+      await tx.cityDomain.updateMany({
+        where: { tenantId: row.id, hostname: { in: hostnames } },
+        data: { isPrimary: primary },
+      });
+    }
+    const added = wanted.domains.filter((domain) => !had.has(domain.hostname));
+    if (added.length > 0) {
+      await tx.cityDomain.createMany({
+        data: added.map((domain) => ({
+          tenantId: row.id,
+          hostname: domain.hostname,
+          isPrimary: domain.primary,
+        })),
+      });
+    }
+  }
+  await audit(tx, {
+    tenantId: row.id,
+    file: parsed.file,
+    action: "city.updated",
+    before: pick(current, fields),
+    after: pick(wanted, fields),
+  });
+}
+
+/**
+ * Applies the city files of `dir` in one transaction as platform administrator. Each city
+ * created or updated gets an audit event (actor `system`, `tenants/<file>`). Invalid files, or
+ * a realm or host name that a city outside the files holds, abort it with a CityFileError
+ * before anything is written.
+ */
+export async function applyCityFiles({
+  dir,
+  mode,
+  database,
+}: {
+  dir: string;
+  mode: ApplyMode;
+  database?: Database;
+}): Promise<CityFilesReport> {
+  const files = await loadCityFiles(dir);
+  return withPlatformAdmin(async (tx) => {
+    // Only the lock matters, not the (void) result: hence $executeRaw.
+    await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${APPLY_LOCK_KEY})`);
+    const rows = await tx.city.findMany({
+      where: { slug: { in: files.map((parsed) => parsed.city.slug) } },
+      select: CITY_COLUMNS,
+    });
+    const plans = plan(files, rows, mode);
+    await refuseConflicts(tx, plans, mode);
+
+    // Host names leave their old city before any city takes them (the index is instance-wide).
+    for (const item of plans) {
+      if (item.kind !== "update" || !item.fields.includes("domains")) continue;
+      const keep = new Set(item.wanted.domains.map((domain) => domain.hostname));
+      const removed = item.current.domains
+        .map((domain) => domain.hostname)
+        .filter((hostname) => !keep.has(hostname));
+      if (removed.length === 0) continue;
+      await tx.cityDomain.deleteMany({ where: { tenantId: item.row.id, hostname: { in: removed } } });
+    }
+
+    const report: CityFilesReport = { created: [], updated: [], unchanged: [] };
+    for (const item of plans) {
+      if (item.kind === "create") await createCity(tx, item);
+      if (item.kind === "update") await updateCity(tx, item);
+      report[OUTCOME[item.kind]].push(item.parsed.city.slug);
+    }
+    return report;
+  }, database);
+}

@@ -1,0 +1,184 @@
+// Tenant resolution: by a city's own domain, by {slug}.{platform domain}, by /{slug} on the
+// platform host; unknown and suspended cities; the host header as hostile input; the cache.
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withPlatformAdmin } from "../db/database.server";
+import { createTestDatabase, type TestDatabase } from "../../tests/support/database";
+import { createCity, type TestCity } from "../../tests/support/factories";
+import { createTenantResolver, listActiveCities, normaliseHost, type TenantResolution } from "./resolve.server";
+
+let database: TestDatabase;
+let active: TestCity;
+let suspended: TestCity;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  active = await createCity(database, { slug: "riverton" });
+  suspended = await createCity(database, { slug: "lakeside", status: "suspended" });
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+const resolver = () => createTenantResolver({ database, domain: "civitas.test" });
+const resolve = (host: string | undefined, pathname = "/") => resolver().resolve({ host, pathname });
+
+function citySlug(resolution: TenantResolution): string | undefined {
+  return resolution.kind === "city" ? resolution.city.slug : undefined;
+}
+
+describe("normaliseHost", () => {
+  it("lower-cases, drops the port and a trailing dot", () => {
+    expect(normaliseHost("Paris.LocalHost:3000")).toBe("paris.localhost");
+    expect(normaliseHost("services.paris.example.")).toBe("services.paris.example");
+    expect(normaliseHost("127.0.0.1:3000")).toBe("127.0.0.1");
+    expect(normaliseHost("[::1]:3000")).toBe("[::1]");
+  });
+
+  it("rejects what is not a host name", () => {
+    for (const garbage of [undefined, "", " ", "bad host", "a..b", "-a.example", "x:abc", "x:1:2", "[::1", "[zz]", "é.example", "a/b", "a".repeat(64) + ".example", "host:99999999"]) {
+      expect(normaliseHost(garbage), String(garbage)).toBeNull();
+    }
+  });
+});
+
+describe("resolution by host", () => {
+  it("finds a city by its own domain", async () => {
+    const resolution = await resolve(`${active.slug}.example`);
+    expect(resolution).toMatchObject({ kind: "city", basePath: "", city: { id: active.id, slug: "riverton" } });
+  });
+
+  it("finds a city by {slug}.{CIVITAS_DOMAIN} and by {slug}.localhost, whatever the case and port", async () => {
+    expect(citySlug(await resolve("riverton.civitas.test"))).toBe("riverton");
+    expect(citySlug(await resolve("Riverton.Civitas.Test:8443"))).toBe("riverton");
+    expect(await resolve("riverton.localhost:3000")).toMatchObject({ kind: "city", basePath: "" });
+  });
+
+  it("does not let the path choose another city on a city host (routes check the segment)", async () => {
+    const resolution = await resolve("riverton.localhost", "/lakeside");
+    expect(citySlug(resolution)).toBe("riverton");
+  });
+
+  it("answers unknown-city for a host no city holds", async () => {
+    expect(await resolve("nowhere.civitas.test")).toEqual({ kind: "unknown-city", selector: "nowhere.civitas.test" });
+    expect(await resolve("nowhere.example")).toEqual({ kind: "unknown-city", selector: "nowhere.example" });
+    // One label only: a deeper name is not {slug}.{domain}.
+    expect((await resolve("x.riverton.civitas.test")).kind).toBe("unknown-city");
+  });
+
+  it("treats a garbage Host header as an unknown city, never as the platform", async () => {
+    expect((await resolve("bad host!")).kind).toBe("unknown-city");
+    expect((await resolve(undefined)).kind).toBe("unknown-city");
+  });
+});
+
+describe("resolution by path on the platform host", () => {
+  it("takes the first segment as the city on CIVITAS_DOMAIN, localhost and 127.0.0.1", async () => {
+    for (const host of ["civitas.test", "localhost:3000", "127.0.0.1:3000", "[::1]:3000"]) {
+      const resolution = await resolve(host, "/riverton/some/page");
+      expect(resolution, host).toMatchObject({ kind: "city", basePath: "/riverton", city: { slug: "riverton" } });
+    }
+  });
+
+  it("answers platform for the bare host, reserved segments and non-slug segments", async () => {
+    for (const pathname of ["/", "", "/graphql", "/build/app.css", "/favicon.ico", "/Riverton", "/%72iverton"]) {
+      expect(await resolve("localhost", pathname), pathname).toEqual({ kind: "platform" });
+    }
+  });
+
+  it("answers unknown-city for a slug no city holds", async () => {
+    expect(await resolve("localhost", "/nowhere")).toEqual({ kind: "unknown-city", selector: "nowhere" });
+  });
+});
+
+describe("probes", () => {
+  it("are platform paths on every host, even unknown ones", async () => {
+    for (const host of ["riverton.localhost", "10.0.0.7:3000", "nowhere.example", "bad host!"]) {
+      expect(await resolve(host, "/healthz"), host).toEqual({ kind: "platform" });
+      expect(await resolve(host, "/readyz"), host).toEqual({ kind: "platform" });
+    }
+  });
+});
+
+describe("suspended cities", () => {
+  it("resolve (pages answer 503), by host and by path", async () => {
+    expect(await resolve("lakeside.localhost")).toMatchObject({ kind: "city", city: { id: suspended.id, status: "suspended" } });
+    expect(await resolve("localhost", "/lakeside")).toMatchObject({ kind: "city", city: { status: "suspended" } });
+  });
+
+  it("are left out of the platform's list of cities", async () => {
+    const slugs = (await listActiveCities(database)).map((city) => city.slug);
+    expect(slugs).toContain("riverton");
+    expect(slugs).not.toContain("lakeside");
+  });
+});
+
+describe("the resolved city", () => {
+  it("is plain data that survives serialisation", async () => {
+    const resolution = await resolve("riverton.localhost");
+    expect(resolution.kind).toBe("city");
+    expect(JSON.parse(JSON.stringify(resolution))).toEqual(resolution);
+  });
+
+  it("carries only colours and logo URLs that are safe to put in a page", async () => {
+    const id = randomUUID();
+    await withPlatformAdmin(
+      (tx) =>
+        tx.city.create({
+          data: {
+            id,
+            slug: "oddity",
+            names: { en: "Oddity", fr: 42, de: "" },
+            defaultLocale: "en",
+            enabledLocales: ["en"],
+            timeZone: "UTC",
+            branding: { primaryColor: "red;background:url(//evil)", accentColor: "#ABCDEF", logoUrl: "javascript:alert(1)" },
+            identityRealm: "oddity",
+          },
+        }),
+      database,
+    );
+    const resolution = await resolve("oddity.localhost");
+    expect(resolution).toMatchObject({
+      kind: "city",
+      city: { names: { en: "Oddity" }, branding: { primaryColor: "#1f4e79", accentColor: "#abcdef", logoUrl: null } },
+    });
+  });
+});
+
+describe("the cache", () => {
+  it("reuses a lookup within its time to live, and sees changes after it", async () => {
+    let now = 1_000_000;
+    const cached = createTenantResolver({ database, ttlMs: 5_000, now: () => now });
+    const id = randomUUID();
+    await withPlatformAdmin(
+      (tx) =>
+        tx.city.create({
+          data: { id, slug: "cachetown", names: { en: "Cachetown" }, defaultLocale: "en", enabledLocales: ["en"], timeZone: "UTC", identityRealm: "cachetown" },
+        }),
+      database,
+    );
+    expect(await cached.resolve({ host: "cachetown.localhost", pathname: "/" })).toMatchObject({ city: { status: "active" } });
+
+    await withPlatformAdmin((tx) => tx.city.update({ where: { id }, data: { status: "suspended" } }), database);
+    now += 4_000;
+    expect(await cached.resolve({ host: "cachetown.localhost", pathname: "/" })).toMatchObject({ city: { status: "active" } });
+    now += 2_000;
+    expect(await cached.resolve({ host: "cachetown.localhost", pathname: "/" })).toMatchObject({ city: { status: "suspended" } });
+
+    await withPlatformAdmin((tx) => tx.city.update({ where: { id }, data: { status: "active" } }), database);
+    cached.clear();
+    expect(await cached.resolve({ host: "cachetown.localhost", pathname: "/" })).toMatchObject({ city: { status: "active" } });
+  });
+
+  it("stays bounded whatever hosts clients invent", async () => {
+    const bounded = createTenantResolver({ database, maxEntries: 3 });
+    for (let index = 0; index < 10; index += 1) {
+      expect((await bounded.resolve({ host: `nowhere-${index}.example`, pathname: "/" })).kind).toBe("unknown-city");
+    }
+    expect(bounded.size()).toBeLessThanOrEqual(3);
+    // Still answers correctly for a real city after evictions.
+    expect(citySlug(await bounded.resolve({ host: "riverton.localhost", pathname: "/" }))).toBe("riverton");
+  });
+});

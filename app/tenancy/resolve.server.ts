@@ -1,0 +1,273 @@
+// Which city a request is for. The server asks once per request, from the host (a city's own
+// domain, or {slug}.{CIVITAS_DOMAIN}) or, on the platform host, from the first path segment.
+// Host and path are only selectors: the answer always comes from the cities table.
+import { config } from "../config.server";
+import { withPlatformAdmin, type Database } from "../db/database.server";
+import { RESERVED_SLUGS } from "./city-file.server";
+
+export type CityBranding = {
+  /** #rrggbb, safe to put in CSS. */
+  primaryColor: string;
+  /** #rrggbb, safe to put in CSS. */
+  accentColor: string;
+  /** https URL or a path on this host, or null. */
+  logoUrl: string | null;
+};
+
+/** The city handed to loaders: plain data, serialisable, nothing secret. */
+export type ResolvedCity = {
+  id: string;
+  slug: string;
+  /** City name per BCP 47 locale. */
+  names: Record<string, string>;
+  status: "active" | "suspended";
+  defaultLocale: string;
+  enabledLocales: string[];
+  timeZone: string;
+  branding: CityBranding;
+};
+
+export type TenantResolution =
+  /** `basePath` is "" on a city host and "/{slug}" on the platform host: links start with it. */
+  | { kind: "city"; city: ResolvedCity; basePath: string }
+  /** The platform host itself (no city selected), or a platform path such as /healthz. */
+  | { kind: "platform" }
+  /** A host or first path segment that names no city. */
+  | { kind: "unknown-city"; selector: string };
+
+export type TenantSelector = {
+  /** The Host header (port allowed); anything the client sent. */
+  host: string | undefined;
+  /** The URL path, not decoded. */
+  pathname: string;
+};
+
+const SLUG = /^[a-z][a-z0-9-]{1,62}$/;
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const IPV6_LITERAL = /^\[[0-9a-f:.]{2,45}\]$/;
+const COLOUR = /^#[0-9a-f]{6}$/;
+const RESERVED: ReadonlySet<string> = new Set(RESERVED_SLUGS);
+// Probes answer on any host: a load balancer or kubelet calls them by IP, not by city.
+const PROBES: ReadonlySet<string> = new Set(["healthz", "readyz"]);
+// Hosts that always mean "the platform itself", whatever CIVITAS_DOMAIN says, so that
+// http://localhost:3000/paris and http://paris.localhost:3000/ work on a developer machine.
+const LOCAL_PLATFORM_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
+
+const DEFAULT_BRANDING: CityBranding = { primaryColor: "#1f4e79", accentColor: "#e0a526", logoUrl: null };
+
+/**
+ * Lower-cases the Host header, drops the port and a trailing dot, and returns null for anything
+ * that is not a DNS name, an IPv4 address or a bracketed IPv6 literal.
+ */
+export function normaliseHost(host: string | undefined | null): string | null {
+  if (!host) return null;
+  let value = host.trim().toLowerCase();
+  if (value.length === 0 || value.length > 260) return null;
+  if (value.startsWith("[")) {
+    const end = value.indexOf("]");
+    if (end === -1) return null;
+    const rest = value.slice(end + 1);
+    if (rest !== "" && !/^:\d{1,5}$/.test(rest)) return null;
+    value = value.slice(0, end + 1);
+    return IPV6_LITERAL.test(value) ? value : null;
+  }
+  const colon = value.indexOf(":");
+  if (colon !== -1) {
+    if (!/^\d{1,5}$/.test(value.slice(colon + 1))) return null;
+    value = value.slice(0, colon);
+  }
+  if (value.endsWith(".")) value = value.slice(0, -1);
+  if (value.length === 0 || value.length > 253) return null;
+  return value.split(".").every((label) => LABEL.test(label)) ? value : null;
+}
+
+function firstSegment(pathname: string): string {
+  return pathname.split("/")[1] ?? "";
+}
+
+// --- Reading cities ---------------------------------------------------------------------------
+
+const CITY_COLUMNS = {
+  id: true,
+  slug: true,
+  names: true,
+  status: true,
+  defaultLocale: true,
+  enabledLocales: true,
+  timeZone: true,
+  branding: true,
+} as const;
+
+type CityRow = {
+  id: string;
+  slug: string;
+  names: unknown;
+  status: "active" | "suspended";
+  defaultLocale: string;
+  enabledLocales: string[];
+  timeZone: string;
+  branding: unknown;
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isLogoUrl(value: string): boolean {
+  if (value.startsWith("/")) return !value.startsWith("//") && !value.includes("\\");
+  try {
+    return new URL(value).protocol === "https:";
+  } catch {
+    return false;
+  }
+}
+
+// The JSON columns are edited by admins and by the API: whatever is in them, pages must get
+// strings they can print and colours they can put in CSS without escaping.
+function toResolvedCity(row: CityRow): ResolvedCity {
+  const names: Record<string, string> = {};
+  if (isRecord(row.names)) {
+    for (const [locale, name] of Object.entries(row.names)) {
+      if (typeof name === "string" && name.trim() !== "") names[locale] = name;
+    }
+  }
+  const branding = isRecord(row.branding) ? row.branding : {};
+  const colour = (value: unknown, fallback: string) =>
+    typeof value === "string" && COLOUR.test(value.toLowerCase()) ? value.toLowerCase() : fallback;
+  return {
+    id: row.id,
+    slug: row.slug,
+    names,
+    status: row.status,
+    defaultLocale: row.defaultLocale,
+    enabledLocales: [...row.enabledLocales],
+    timeZone: row.timeZone,
+    branding: {
+      primaryColor: colour(branding.primaryColor, DEFAULT_BRANDING.primaryColor),
+      accentColor: colour(branding.accentColor, DEFAULT_BRANDING.accentColor),
+      logoUrl: typeof branding.logoUrl === "string" && isLogoUrl(branding.logoUrl) ? branding.logoUrl : null,
+    },
+  };
+}
+
+async function cityByHostname(hostname: string, database?: Database): Promise<ResolvedCity | null> {
+  const domain = await withPlatformAdmin(
+    (tx) => tx.cityDomain.findUnique({ where: { hostname }, select: { city: { select: CITY_COLUMNS } } }),
+    database,
+  );
+  return domain ? toResolvedCity(domain.city) : null;
+}
+
+async function cityBySlug(slug: string, database?: Database): Promise<ResolvedCity | null> {
+  const row = await withPlatformAdmin(
+    (tx) => tx.city.findUnique({ where: { slug }, select: CITY_COLUMNS }),
+    database,
+  );
+  return row ? toResolvedCity(row) : null;
+}
+
+/** Active cities, by slug: the platform home lists them. */
+export async function listActiveCities(database?: Database): Promise<ResolvedCity[]> {
+  const rows = await withPlatformAdmin(
+    (tx) => tx.city.findMany({ where: { status: "active" }, select: CITY_COLUMNS, orderBy: { slug: "asc" } }),
+    database,
+  );
+  return rows.map(toResolvedCity);
+}
+
+// --- The resolver -----------------------------------------------------------------------------
+
+export type TenantResolverOptions = {
+  /** Defaults to the process database. */
+  database?: Database;
+  /** Platform domain; defaults to CIVITAS_DOMAIN. */
+  domain?: string;
+  /** How long a lookup (found or not) is reused. A changed or suspended city shows after this. */
+  ttlMs?: number;
+  /** Bound on remembered lookups, so random host names cannot grow memory. */
+  maxEntries?: number;
+  now?: () => number;
+};
+
+export type TenantResolver = {
+  resolve(selector: TenantSelector): Promise<TenantResolution>;
+  /** Forgets every cached lookup (after a city was changed in this process). */
+  clear(): void;
+  /** How many lookups are remembered. */
+  size(): number;
+};
+
+type CacheEntry = { expiresAt: number; city: Promise<ResolvedCity | null> };
+
+export function createTenantResolver(options: TenantResolverOptions = {}): TenantResolver {
+  const ttlMs = options.ttlMs ?? 5_000;
+  const maxEntries = options.maxEntries ?? 1_000;
+  const now = options.now ?? Date.now;
+  // Keyed "host:<name>" or "slug:<slug>". Entries hold the promise, so concurrent requests for
+  // one city share a single query.
+  const cache = new Map<string, CacheEntry>();
+
+  function cached(key: string, lookup: () => Promise<ResolvedCity | null>): Promise<ResolvedCity | null> {
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > now()) return hit.city;
+    if (hit) cache.delete(key);
+    if (cache.size >= maxEntries) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+    const city = lookup();
+    cache.set(key, { expiresAt: now() + ttlMs, city });
+    // A failed lookup (database down) must not be remembered.
+    city.catch(() => {
+      if (cache.get(key)?.city === city) cache.delete(key);
+    });
+    return city;
+  }
+
+  const bySlug = (slug: string) => cached(`slug:${slug}`, () => cityBySlug(slug, options.database));
+  const byHostname = (hostname: string) =>
+    cached(`host:${hostname}`, () => cityByHostname(hostname, options.database));
+
+  async function resolve({ host, pathname }: TenantSelector): Promise<TenantResolution> {
+    const segment = firstSegment(pathname);
+    if (PROBES.has(segment)) return { kind: "platform" };
+
+    const hostname = normaliseHost(host);
+    if (hostname === null) return { kind: "unknown-city", selector: String(host ?? "").slice(0, 100) };
+
+    const domain = normaliseHost(options.domain ?? config().CIVITAS_DOMAIN) ?? "localhost";
+    const platformHosts = new Set([domain, ...LOCAL_PLATFORM_HOSTS]);
+
+    if (platformHosts.has(hostname)) {
+      // Not slug-shaped or reserved: a platform path (or nothing at all), routed by Remix.
+      if (!SLUG.test(segment) || RESERVED.has(segment)) return { kind: "platform" };
+      const city = await bySlug(segment);
+      return city
+        ? { kind: "city", city, basePath: `/${city.slug}` }
+        : { kind: "unknown-city", selector: segment };
+    }
+
+    // A city's own domain wins over the {slug}.{domain} pattern: an operator may map any name.
+    const byDomain = await byHostname(hostname);
+    if (byDomain) return { kind: "city", city: byDomain, basePath: "" };
+
+    const parent = [domain, "localhost"].find((name) => hostname.endsWith(`.${name}`));
+    if (parent) {
+      const label = hostname.slice(0, -parent.length - 1);
+      const city = SLUG.test(label) && !RESERVED.has(label) ? await bySlug(label) : null;
+      if (city) return { kind: "city", city, basePath: "" };
+    }
+    return { kind: "unknown-city", selector: hostname };
+  }
+
+  return { resolve, clear: () => cache.clear(), size: () => cache.size };
+}
+
+// One resolver per process (per bundle: only server.ts resolves, the Remix build reads the
+// result from the load context).
+let processResolver: TenantResolver | undefined;
+
+export function resolveTenant(selector: TenantSelector): Promise<TenantResolution> {
+  processResolver ??= createTenantResolver();
+  return processResolver.resolve(selector);
+}

@@ -1,0 +1,43 @@
+// `npm start`: builds when build/ is missing or older than the sources, then runs the bundled
+// server in this process (so signals reach it directly) with NODE_ENV=production unless set.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+process.chdir(root);
+
+const OUTPUTS = ["build/index.js", "build/server.js", "public/build"];
+const SOURCES = ["app", "locales", "server.ts", "remix.config.js", "tsconfig.json", "package.json", "scripts/build-server.mjs"];
+const IGNORED = /(^|\/)(node_modules|\.cache)(\/|$)|\.test\.[jt]sx?$/;
+
+function newestMtime(target) {
+  if (!existsSync(target)) return 0;
+  const stats = statSync(target);
+  if (!stats.isDirectory()) return IGNORED.test(target) ? 0 : stats.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(target)) {
+    const child = path.join(target, entry);
+    if (!IGNORED.test(child)) newest = Math.max(newest, newestMtime(child));
+  }
+  return newest;
+}
+
+function buildIsCurrent() {
+  if (!OUTPUTS.every((output) => existsSync(output))) return false;
+  // `npm run dev` writes a development build to the same place: never serve that.
+  if (!/\bmode = "production"/.test(readFileSync("build/index.js", "utf8"))) return false;
+  const builtAt = Math.min(...OUTPUTS.slice(0, 2).map((output) => statSync(output).mtimeMs));
+  return SOURCES.every((source) => newestMtime(source) <= builtAt);
+}
+
+if (!buildIsCurrent()) {
+  console.log("civitas: building (build/ is missing or older than the sources)");
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const result = spawnSync(npm, ["run", "build"], { stdio: "inherit" });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+process.env.NODE_ENV ??= "production";
+await import(pathToFileURL(path.join(root, "build/server.js")).href);

@@ -1,0 +1,71 @@
+// Fresh, migrated databases for tests: in-memory PGlite, or a throw-away PostgreSQL database
+// created next to the one DATABASE_URL names (the suite runs on both; see vitest.config.ts).
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { openDatabase, type Database } from "../../app/db/database.server";
+import { migrate } from "../../app/db/migrate.server";
+
+export const backend = (): "postgres" | "pglite" => (process.env.DATABASE_URL ? "postgres" : "pglite");
+
+export type TestDatabase = Database & { url?: string; drop(): Promise<void> };
+
+async function asServerAdmin<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A new, empty PostgreSQL database on the server `serverUrl` names, and a way to drop it. */
+export async function createScratchPostgres(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `civitas_test_${randomBytes(6).toString("hex")}`;
+  await asServerAdmin(serverUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: () =>
+      asServerAdmin(serverUrl, async (client) => {
+        // pg's Pool.end() resolves before its connections have left the server; a forced drop
+        // right away would kill them mid-goodbye, and the pool reports that as an error.
+        for (let attempt = 0; attempt < 100; attempt += 1) {
+          const { rows } = await client.query<{ n: number }>(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1",
+            [name],
+          );
+          if (rows[0]?.n === 0) break;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      }),
+  };
+}
+
+/** An empty database (no migrations applied). */
+export async function createEmptyDatabase(): Promise<TestDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (!serverUrl) {
+    const database = await openDatabase({ dataDir: "memory://" });
+    return { ...database, drop: () => database.close() };
+  }
+  const scratch = await createScratchPostgres(serverUrl);
+  const database = await openDatabase({ url: scratch.url });
+  return {
+    ...database,
+    url: scratch.url,
+    async drop() {
+      await database.close();
+      await scratch.drop();
+    },
+  };
+}
+
+/** A database with every migration applied. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const database = await createEmptyDatabase();
+  await migrate(database.owner);
+  return database;
+}

@@ -1,0 +1,39 @@
+// Builders for test data. Cities are created the only way they can be: as a platform operation.
+import { randomUUID } from "node:crypto";
+import { withPlatformAdmin, type Database } from "../../app/db/database.server";
+
+export type TestCity = { id: string; slug: string; userId: string };
+
+let counter = 0;
+
+/** A city with one domain, one user (admin), one plugin installation and one audit event. */
+export async function createCity(
+  database: Database,
+  overrides: { slug?: string; status?: "active" | "suspended" } = {},
+): Promise<TestCity> {
+  counter += 1;
+  const id = randomUUID();
+  const slug = overrides.slug ?? `city-${counter}-${id.slice(0, 6)}`;
+  const userId = randomUUID();
+  await withPlatformAdmin(async (tx) => {
+    await tx.city.create({
+      data: {
+        id,
+        slug,
+        names: { en: `City ${counter}` },
+        status: overrides.status ?? "active",
+        defaultLocale: "en",
+        enabledLocales: ["en"],
+        timeZone: "Europe/Paris",
+        branding: { primaryColor: "#1d4ed8", accentColor: "#b45309" },
+        identityRealm: slug,
+        domains: { create: { hostname: `${slug}.example`, isPrimary: true } },
+        users: { create: { id: userId, realm: slug, subject: `subject-${userId}`, email: `${slug}@example.org` } },
+        installations: { create: { pluginId: "notice-board", version: "1.0.0" } },
+        auditEvents: { create: { id: randomUUID(), actorType: "system", action: "city.created", subjectType: "city", subjectId: id } },
+      },
+    });
+    await tx.membership.create({ data: { tenantId: id, userId, role: "admin" } });
+  }, database);
+  return { id, slug, userId };
+}

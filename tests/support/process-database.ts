@@ -1,0 +1,36 @@
+// Points the process database (getDatabase: what loaders, probes and the tenant resolver use
+// when nobody hands them one) at a fresh database: in-memory PGlite, or a throw-away
+// PostgreSQL database next to the one DATABASE_URL names.
+import { resetConfig } from "../../app/config.server";
+import { closeDatabase, getDatabase, type Database } from "../../app/db/database.server";
+import { migrate } from "../../app/db/migrate.server";
+import { createScratchPostgres } from "./database";
+
+export type ProcessDatabase = { database: Database; release(): Promise<void> };
+
+export async function useFreshProcessDatabase({ migrated = true } = {}): Promise<ProcessDatabase> {
+  await closeDatabase();
+  const serverUrl = process.env.DATABASE_URL;
+  let dropScratch = async () => undefined;
+  if (serverUrl) {
+    const scratch = await createScratchPostgres(serverUrl);
+    process.env.DATABASE_URL = scratch.url;
+    dropScratch = async () => {
+      process.env.DATABASE_URL = serverUrl;
+      await scratch.drop();
+    };
+  } else {
+    process.env.CIVITAS_DATA_DIR = "memory://";
+  }
+  resetConfig();
+  const database = await getDatabase();
+  if (migrated) await migrate(database.owner);
+  return {
+    database,
+    async release() {
+      await closeDatabase();
+      await dropScratch();
+      resetConfig();
+    },
+  };
+}
