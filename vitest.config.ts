@@ -16,6 +16,8 @@ const backends = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 export default defineConfig({
   resolve: { alias: { "~": path.resolve("app") } },
   test: {
+    // CI keeps a machine-readable result for its summary line (see .ci/run).
+    reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results/vitest.json" }]] : ["default"],
     projects: backends.map((backend) => ({
       extends: true,
       test: { ...shared, name: backend, env: { CIVITAS_TEST_BACKEND: backend } },

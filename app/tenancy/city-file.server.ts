@@ -30,11 +30,12 @@ export const RESERVED_SLUGS = [
 /** Realms that are not a city's: Keycloak's administration realm and the operators' realm. */
 export const RESERVED_REALMS = ["master", "platform"] as const;
 
-const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
+export const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
 const REALM_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // Written with both cases instead of the i flag: JSON Schema patterns have no flags.
-const COLOUR_PATTERN = /^#[0-9a-fA-F]{6}$/;
-const LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+export const COLOUR_PATTERN = /^#[0-9a-fA-F]{6}$/;
+/** One label of a DNS host name, lower case. */
+export const LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export type CityFileProblem = {
   /** The file, relative to the working directory. */

@@ -3,7 +3,7 @@
 // Host and path are only selectors: the answer always comes from the cities table.
 import { config } from "../config.server";
 import { withPlatformAdmin, type Database } from "../db/database.server";
-import { RESERVED_SLUGS } from "./city-file.server";
+import { COLOUR_PATTERN, LABEL_PATTERN, RESERVED_SLUGS, SLUG_PATTERN } from "./city-file.server";
 
 export type CityBranding = {
   /** #rrggbb, safe to put in CSS. */
@@ -42,10 +42,7 @@ export type TenantSelector = {
   pathname: string;
 };
 
-const SLUG = /^[a-z][a-z0-9-]{1,62}$/;
-const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const IPV6_LITERAL = /^\[[0-9a-f:.]{2,45}\]$/;
-const COLOUR = /^#[0-9a-f]{6}$/;
 const RESERVED: ReadonlySet<string> = new Set(RESERVED_SLUGS);
 // Probes answer on any host: a load balancer or kubelet calls them by IP, not by city.
 const PROBES: ReadonlySet<string> = new Set(["healthz", "readyz"]);
@@ -78,7 +75,7 @@ export function normaliseHost(host: string | undefined | null): string | null {
   }
   if (value.endsWith(".")) value = value.slice(0, -1);
   if (value.length === 0 || value.length > 253) return null;
-  return value.split(".").every((label) => LABEL.test(label)) ? value : null;
+  return value.split(".").every((label) => LABEL_PATTERN.test(label)) ? value : null;
 }
 
 function firstSegment(pathname: string): string {
@@ -133,7 +130,7 @@ function toResolvedCity(row: CityRow): ResolvedCity {
   }
   const branding = isRecord(row.branding) ? row.branding : {};
   const colour = (value: unknown, fallback: string) =>
-    typeof value === "string" && COLOUR.test(value.toLowerCase()) ? value.toLowerCase() : fallback;
+    typeof value === "string" && COLOUR_PATTERN.test(value.toLowerCase()) ? value.toLowerCase() : fallback;
   return {
     id: row.id,
     slug: row.slug,
@@ -240,7 +237,7 @@ export function createTenantResolver(options: TenantResolverOptions = {}): Tenan
 
     if (platformHosts.has(hostname)) {
       // Not slug-shaped or reserved: a platform path (or nothing at all), routed by Remix.
-      if (!SLUG.test(segment) || RESERVED.has(segment)) return { kind: "platform" };
+      if (!SLUG_PATTERN.test(segment) || RESERVED.has(segment)) return { kind: "platform" };
       const city = await bySlug(segment);
       return city
         ? { kind: "city", city, basePath: `/${city.slug}` }
@@ -254,7 +251,7 @@ export function createTenantResolver(options: TenantResolverOptions = {}): Tenan
     const parent = [domain, "localhost"].find((name) => hostname.endsWith(`.${name}`));
     if (parent) {
       const label = hostname.slice(0, -parent.length - 1);
-      const city = SLUG.test(label) && !RESERVED.has(label) ? await bySlug(label) : null;
+      const city = SLUG_PATTERN.test(label) && !RESERVED.has(label) ? await bySlug(label) : null;
       if (city) return { kind: "city", city, basePath: "" };
     }
     return { kind: "unknown-city", selector: hostname };

@@ -49,8 +49,9 @@ function CityHomePage({ page }: { page: CityHome }) {
           <p>{t("home.languages")}</p>
           <ul className="language-list">
             {page.languages.map((language) => (
-              <li key={language.locale} lang={language.locale} dir="auto">
-                {language.name}
+              <li key={language.locale}>
+                {/* The name is in its own script; isolating it keeps the list's direction. */}
+                <bdi lang={language.locale}>{language.name}</bdi>
               </li>
             ))}
           </ul>
