@@ -121,7 +121,8 @@ const colourSchema = (example: string) =>
     })
     .toLowerCase();
 
-function isLogoUrl(value: string): boolean {
+/** An https URL, or a path on this instance (never protocol-relative). */
+export function isLogoUrl(value: string): boolean {
   // "//host/logo.svg" is protocol-relative: it would load from another host.
   if (value.startsWith("/")) return !value.startsWith("//") && !value.includes("\\");
   try {

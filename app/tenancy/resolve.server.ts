@@ -3,7 +3,7 @@
 // Host and path are only selectors: the answer always comes from the cities table.
 import { config } from "../config.server";
 import { withPlatformAdmin, type Database } from "../db/database.server";
-import { COLOUR_PATTERN, LABEL_PATTERN, RESERVED_SLUGS, SLUG_PATTERN } from "./city-file.server";
+import { COLOUR_PATTERN, isLogoUrl, LABEL_PATTERN, RESERVED_SLUGS, SLUG_PATTERN } from "./city-file.server";
 
 export type CityBranding = {
   /** #rrggbb, safe to put in CSS. */
@@ -108,15 +108,6 @@ type CityRow = {
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function isLogoUrl(value: string): boolean {
-  if (value.startsWith("/")) return !value.startsWith("//") && !value.includes("\\");
-  try {
-    return new URL(value).protocol === "https:";
-  } catch {
-    return false;
-  }
 }
 
 // The JSON columns are edited by admins and by the API: whatever is in them, pages must get
