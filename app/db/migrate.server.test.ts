@@ -141,3 +141,68 @@ describe("migration runner", () => {
     expect(report.applied).toEqual((await migrate(database.owner)).alreadyApplied);
   });
 });
+
+describe("migration runner, beyond the happy path", () => {
+  it("names the failing statement, not the comment above it", async () => {
+    await addMigration(
+      "20260101000000_commented",
+      [
+        `CREATE TABLE "t" ("v" TEXT PRIMARY KEY);`,
+        ``,
+        `-- Seed the first row`,
+        `/* twice, on purpose */`,
+        `INSERT INTO "t" VALUES ('x'), ('x');`,
+      ].join("\n"),
+    );
+    await expect(migrate(database.owner, { dir })).rejects.toThrow(
+      /failed at statement 2 \(.*migration\.sql:5: INSERT INTO "t" VALUES \('x'\), \('x'\)\): duplicate key/,
+    );
+  });
+
+  it("runs each script whole, as Prisma does, so quoting the splitter misreads still applies", async () => {
+    await addMigration(
+      "20260101000000_quoting",
+      [
+        `CREATE TABLE "notes" ("body" TEXT NOT NULL);`,
+        `/* outer /* nested; */ still a comment; */`,
+        `INSERT INTO "notes" VALUES (E'it\\'s; fine');`,
+      ].join("\n"),
+    );
+    await migrate(database.owner, { dir });
+    expect(await database.owner.query(`SELECT body FROM "notes"`)).toEqual([{ body: "it's; fine" }]);
+  });
+
+  it("refuses a migration that controls transactions itself, before applying anything", async () => {
+    await addMigration("20260101000000_first", `CREATE TABLE "first" ("id" INTEGER PRIMARY KEY);`);
+    await addMigration(
+      "20260102000000_commits",
+      [`BEGIN;`, `CREATE TABLE "u" ("id" INTEGER);`, `COMMIT;`, `SELECT 1/0;`].join("\n"),
+    );
+    await expect(migrate(database.owner, { dir })).rejects.toThrow(
+      /20260102000000_commits controls transactions itself \(.*migration\.sql:1: BEGIN\)/,
+    );
+    const tables = await database.owner.query(`SELECT to_regclass('"first"')::text AS first, to_regclass('"u"')::text AS u`);
+    expect(tables[0]).toEqual({ first: null, u: null });
+  });
+
+  it("accepts an applied migration whose line endings changed, and nothing else", async () => {
+    const file = await addMigration("20260101000000_lf", `CREATE TABLE "a" ("id" INTEGER);\nCREATE TABLE "b" ("id" INTEGER);\n`);
+    await migrate(database.owner, { dir });
+    await writeFile(file, `CREATE TABLE "a" ("id" INTEGER);\r\nCREATE TABLE "b" ("id" INTEGER);\r\n`);
+    expect((await migrate(database.owner, { dir })).alreadyApplied).toEqual(["20260101000000_lf"]);
+    expect(await pendingMigrations(database.owner, dir)).toEqual([]);
+    await writeFile(file, `CREATE TABLE "a" ("id" INTEGER);\r\nCREATE TABLE "b" ("id" BIGINT);\r\n`);
+    await expect(migrate(database.owner, { dir })).rejects.toThrow(/changed after it was applied/);
+  });
+
+  it("refuses to go on after a migration another tool left unfinished", async () => {
+    await addMigration("20260101000000_one", `CREATE TABLE "one" ("id" INTEGER);`);
+    await migrate(database.owner, { dir });
+    // What a failed `prisma migrate deploy` leaves behind.
+    await database.owner.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name) VALUES ('00000000-0000-0000-0000-000000000001', 'x', '20260102000000_two')`,
+    );
+    await addMigration("20260102000000_two", `CREATE TABLE "two" ("id" INTEGER);`);
+    await expect(migrate(database.owner, { dir })).rejects.toThrow(/20260102000000_two started but did not finish/);
+  });
+});

@@ -26,6 +26,17 @@ export function checksumOf(sql: string): string {
   return createHash("sha256").update(sql, "utf8").digest("hex");
 }
 
+/**
+ * Whether a recorded checksum belongs to this script. Like Prisma, line endings do not count:
+ * a checkout that turned LF into CRLF (or back) has not changed the migration.
+ */
+function sameScript(recorded: string, migration: MigrationFile): boolean {
+  const lf = migration.sql.replace(/\r\n/g, "\n");
+  return [migration.checksum, checksumOf(lf), checksumOf(lf.replace(/\n/g, "\r\n"))].includes(recorded);
+}
+
+const shown = (file: string) => path.relative(process.cwd(), file);
+
 export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const names = entries
@@ -43,6 +54,48 @@ export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<Migr
   );
 }
 
+// --- Statements, for checks and for saying where a migration failed -------------------------
+
+type Statement = { number: number; line: number; text: string };
+
+const LEADING_COMMENTS = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+
+function statementsOf(sql: string): Statement[] {
+  const items = splitQuery(sql, { ...postgreSplitterOptions, returnRichInfo: true });
+  const statements: Statement[] = [];
+  for (const item of items) {
+    if (typeof item === "string") throw new MigrationError("Statement splitter returned plain text.");
+    // A comment above a statement belongs to the splitter's item; the statement starts after it.
+    const comments = LEADING_COMMENTS.exec(item.text)?.[0] ?? "";
+    const text = item.text.slice(comments.length).trim();
+    if (text === "") continue;
+    const offset = sql.indexOf(text, item.start.position);
+    const line = sql.slice(0, offset).split("\n").length;
+    statements.push({ number: statements.length + 1, line, text });
+  }
+  return statements;
+}
+
+const TRANSACTION_CONTROL =
+  /^(?:BEGIN|COMMIT|ROLLBACK|END|ABORT|START\s+TRANSACTION|SAVEPOINT|RELEASE|PREPARE\s+TRANSACTION)\b/i;
+
+function where(migration: MigrationFile, statement: Statement): string {
+  return `${shown(migration.file)}:${statement.line}: ${statement.text.split("\n")[0]?.slice(0, 120)}`;
+}
+
+/** Each migration is one transaction that the runner owns: a COMMIT inside would break that. */
+function refuseTransactionControl(migration: MigrationFile): void {
+  const control = statementsOf(migration.sql).find((statement) => TRANSACTION_CONTROL.test(statement.text));
+  if (control) {
+    throw new MigrationError(
+      `Migration ${migration.name} controls transactions itself (${where(migration, control)}). ` +
+        `Each migration already runs in one transaction; remove the statement.`,
+    );
+  }
+}
+
+// --- Bookkeeping -----------------------------------------------------------------------------
+
 const BOOKKEEPING_DDL = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "id"                    VARCHAR(36) PRIMARY KEY NOT NULL,
     "checksum"              VARCHAR(64) NOT NULL,
@@ -54,22 +107,33 @@ const BOOKKEEPING_DDL = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
     "applied_steps_count"   INTEGER NOT NULL DEFAULT 0
 )`;
 
-type AppliedRow = { migration_name: string; checksum: string };
+type History = { applied: Map<string, string>; unfinished: string[] };
 
-async function appliedMigrations(sql: SqlExecutor): Promise<Map<string, string>> {
-  const rows = await sql.query<AppliedRow>(
-    `SELECT migration_name, checksum FROM "_prisma_migrations"
-      WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+async function history(sql: SqlExecutor): Promise<History> {
+  const rows = await sql.query<{ migration_name: string; checksum: string; finished: boolean }>(
+    `SELECT migration_name, checksum, finished_at IS NOT NULL AS finished FROM "_prisma_migrations"
+      WHERE rolled_back_at IS NULL ORDER BY started_at`,
   );
-  return new Map(rows.map((row) => [row.migration_name, row.checksum]));
+  return {
+    applied: new Map(rows.filter((row) => row.finished).map((row) => [row.migration_name, row.checksum])),
+    unfinished: rows.filter((row) => !row.finished).map((row) => row.migration_name),
+  };
 }
 
-function refuseEdited(migrations: MigrationFile[], applied: Map<string, string>): void {
+function refuseInconsistent(migrations: MigrationFile[], { applied, unfinished }: History): void {
+  if (unfinished.length > 0) {
+    // Civitas never leaves such a row (a failure rolls back entirely); `prisma migrate deploy` does.
+    throw new MigrationError(
+      `Migration ${unfinished.join(", ")} started but did not finish (a failed \`prisma migrate deploy\`?). ` +
+        `Repair the database by hand, then mark it with \`prisma migrate resolve --rolled-back\` ` +
+        `or \`--applied\` before migrating again.`,
+    );
+  }
   for (const migration of migrations) {
     const recorded = applied.get(migration.name);
-    if (recorded !== undefined && recorded !== migration.checksum) {
+    if (recorded !== undefined && !sameScript(recorded, migration)) {
       throw new MigrationError(
-        `${path.relative(process.cwd(), migration.file)} was changed after it was applied ` +
+        `${shown(migration.file)} was changed after it was applied ` +
           `(checksum ${migration.checksum.slice(0, 12)}… differs from the recorded ` +
           `${recorded.slice(0, 12)}…). Applied migrations are immutable: restore the file and ` +
           `put the change in a new migration.`,
@@ -78,24 +142,50 @@ function refuseEdited(migrations: MigrationFile[], applied: Map<string, string>)
   }
 }
 
-async function applyOne(tx: SqlExecutor, migration: MigrationFile): Promise<void> {
-  const statements = splitQuery(migration.sql, { ...postgreSplitterOptions, returnRichInfo: true });
-  for (const [index, item] of statements.entries()) {
-    if (typeof item === "string") throw new MigrationError("Statement splitter returned plain text.");
-    try {
-      await tx.query(item.text);
-    } catch (error) {
-      const line = (item.trimStart ?? item.start).line + 1;
-      const firstLine = item.text.trim().split("\n")[0]?.slice(0, 120);
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new MigrationError(
-        `Migration ${migration.name} failed at statement ${index + 1} ` +
-          `(${path.relative(process.cwd(), migration.file)}:${line}: ${firstLine}): ${reason}. ` +
-          `Nothing of this migration was applied.`,
-        { cause: error },
-      );
-    }
+// --- Applying --------------------------------------------------------------------------------
+
+class RollBack extends Error {}
+
+/**
+ * Replays a failed migration statement by statement, in a transaction that is always rolled
+ * back, to tell which statement failed. Only used for the message: the migration itself runs
+ * as one script, as Prisma runs it.
+ */
+async function locateFailure(
+  session: SqlSession,
+  migration: MigrationFile,
+): Promise<{ statement: Statement; error: unknown } | undefined> {
+  let failure: { statement: Statement; error: unknown } | undefined;
+  await session
+    .transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
+      for (const statement of statementsOf(migration.sql)) {
+        try {
+          await tx.query(statement.text);
+        } catch (error) {
+          failure = { statement, error };
+          break;
+        }
+      }
+      throw new RollBack();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof RollBack)) throw error;
+    });
+  return failure;
+}
+
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+async function failureMessage(session: SqlSession, migration: MigrationFile, error: unknown): Promise<string> {
+  const located = await locateFailure(session, migration).catch(() => undefined);
+  if (located) {
+    return (
+      `Migration ${migration.name} failed at statement ${located.statement.number} ` +
+      `(${where(migration, located.statement)}): ${reasonOf(located.error)}. Nothing of this migration was applied.`
+    );
   }
+  return `Migration ${migration.name} failed (${shown(migration.file)}): ${reasonOf(error)}. Nothing of this migration was applied.`;
 }
 
 /**
@@ -108,32 +198,38 @@ export async function migrate(
 ): Promise<MigrationReport> {
   const log = options.log ?? (() => undefined);
   const migrations = await readMigrations(options.dir);
+  migrations.forEach(refuseTransactionControl);
   await session.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
     await tx.query(BOOKKEEPING_DDL);
   });
-  refuseEdited(migrations, await appliedMigrations(session));
+  refuseInconsistent(migrations, await history(session));
 
   const report: MigrationReport = { applied: [], alreadyApplied: [] };
   for (const migration of migrations) {
-    const didApply = await session.transaction(async (tx) => {
-      await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
-      const applied = await appliedMigrations(tx);
-      refuseEdited([migration], applied);
-      if (applied.has(migration.name)) return false;
-      const id = randomUUID();
-      await tx.query(
-        `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at)
-         VALUES ($1, $2, $3, now())`,
-        [id, migration.checksum, migration.name],
-      );
-      await applyOne(tx, migration);
-      await tx.query(
-        `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
-        [id],
-      );
-      return true;
-    });
+    let didApply: boolean;
+    try {
+      didApply = await session.transaction(async (tx) => {
+        await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK_KEY]);
+        const current = await history(tx);
+        refuseInconsistent([migration], current);
+        if (current.applied.has(migration.name)) return false;
+        const id = randomUUID();
+        await tx.query(
+          `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, started_at) VALUES ($1, $2, $3, now())`,
+          [id, migration.checksum, migration.name],
+        );
+        await tx.exec(migration.sql);
+        await tx.query(
+          `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
+          [id],
+        );
+        return true;
+      });
+    } catch (error) {
+      if (error instanceof MigrationError) throw error;
+      throw new MigrationError(await failureMessage(session, migration, error), { cause: error });
+    }
     (didApply ? report.applied : report.alreadyApplied).push(migration.name);
     if (didApply) log(`applied migration ${migration.name}`);
   }
@@ -147,8 +243,11 @@ export async function pendingMigrations(session: SqlSession, dir?: string): Prom
     `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`,
   );
   if (!exists[0]?.present) return migrations.map((migration) => migration.name);
-  const applied = await appliedMigrations(session);
+  const { applied } = await history(session);
   return migrations
-    .filter((migration) => applied.get(migration.name) !== migration.checksum)
+    .filter((migration) => {
+      const recorded = applied.get(migration.name);
+      return recorded === undefined || !sameScript(recorded, migration);
+    })
     .map((migration) => migration.name);
 }

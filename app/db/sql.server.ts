@@ -7,6 +7,8 @@ export type SqlRow = Record<string, unknown>;
 
 export type SqlExecutor = {
   query<R extends SqlRow = SqlRow>(sql: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a script of several statements at once (simple query protocol, no parameters). */
+  exec(script: string): Promise<void>;
 };
 
 export type SqlSession = SqlExecutor & {
@@ -19,6 +21,9 @@ export function postgresSession(pool: pg.Pool): SqlSession {
     async query<R extends SqlRow>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as R[];
     },
+    async exec(script: string) {
+      await pool.query(script);
+    },
     async transaction(work) {
       const client = await pool.connect();
       try {
@@ -26,6 +31,9 @@ export function postgresSession(pool: pg.Pool): SqlSession {
         const result = await work({
           async query<R extends SqlRow>(sql: string, params: unknown[] = []) {
             return (await client.query(sql, params)).rows as R[];
+          },
+          async exec(script: string) {
+            await client.query(script);
           },
         });
         await client.query("COMMIT");
@@ -44,6 +52,9 @@ export function pgliteSession(lite: PGlite): SqlSession {
   const executor = (target: PGlite | Transaction): SqlExecutor => ({
     async query<R extends SqlRow>(sql: string, params: unknown[] = []) {
       return (await target.query<R>(sql, params)).rows;
+    },
+    async exec(script: string) {
+      await target.exec(script);
     },
   });
   return {
