@@ -1,7 +1,7 @@
 // The one way to reach data: a Prisma 7 client over PostgreSQL (DATABASE_URL) or embedded
 // PGlite, and units of work that bind every statement to one city (see ADR 001).
 import { AsyncLocalStorage } from "node:async_hooks";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -20,8 +20,10 @@ export type DatabaseKind = "postgres" | "pglite";
 
 export type Database = {
   kind: DatabaseKind;
-  /** Not bound to any city: use only through withTenant / withPlatformAdmin below. */
+  /** Not bound to any city: use only through withTenant below. */
   unscopedPrisma: PrismaClient;
+  /** The connection for platform operations; use only through withPlatformAdmin below. */
+  adminPrisma: PrismaClient;
   /** Raw access as the connecting (owner) role, for migrations and health checks only. */
   owner: SqlSession;
   close(): Promise<void>;
@@ -32,6 +34,8 @@ export type DatabaseOptions = {
   url?: string;
   /** PostgreSQL URL of the migration owner (defaults to `url`). */
   ownerUrl?: string;
+  /** PostgreSQL URL for platform operations, a login that may become app_admin (defaults to `url`). */
+  adminUrl?: string;
   /** PGlite data folder, or `memory://`. */
   dataDir?: string;
   /** PostgreSQL connections for request work. */
@@ -43,40 +47,99 @@ const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
     const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
-    const ownerPool =
-      options.ownerUrl && options.ownerUrl !== options.url
-        ? new pg.Pool({ connectionString: options.ownerUrl, max: 2 })
-        : pool;
+    const separate = (url: string | undefined, max: number) =>
+      url && url !== options.url ? new pg.Pool({ connectionString: url, max }) : pool;
+    const ownerPool = separate(options.ownerUrl, 2);
+    const adminPool = separate(options.adminUrl, 4);
+    const pools = [...new Set([pool, ownerPool, adminPool])];
     // An idle connection killed by the server (restart, admin terminate) must not crash the
     // process: the pool drops it and the next checkout opens a fresh one.
-    for (const p of new Set([pool, ownerPool])) {
+    for (const p of pools) {
       p.on("error", (error) => console.error("civitas: idle PostgreSQL connection lost:", error.message));
     }
     const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+    const adminPrisma = adminPool === pool ? prisma : new PrismaClient({ adapter: new PrismaPg(adminPool) });
     return {
       kind: "postgres",
       unscopedPrisma: prisma,
+      adminPrisma,
       owner: postgresSession(ownerPool),
       async close() {
-        await prisma.$disconnect();
-        await pool.end();
-        if (ownerPool !== pool) await ownerPool.end();
+        await Promise.all([...new Set([prisma, adminPrisma])].map((client) => client.$disconnect()));
+        await Promise.all(pools.map((p) => p.end()));
       },
     };
   }
   const dataDir = options.dataDir ?? "memory://";
-  if (!dataDir.startsWith("memory://")) mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
-  const lite = await PGlite.create(dataDir);
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
-  return {
-    kind: "pglite",
-    unscopedPrisma: prisma,
-    owner: pgliteSession(lite),
-    async close() {
-      await prisma.$disconnect();
-      await lite.close();
-    },
-  };
+  let releaseLock = () => undefined as void;
+  if (!dataDir.startsWith("memory://")) {
+    mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+    releaseLock = lockDataDir(dataDir);
+  }
+  try {
+    const lite = await PGlite.create(dataDir);
+    const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+    return {
+      kind: "pglite",
+      unscopedPrisma: prisma,
+      adminPrisma: prisma,
+      owner: pgliteSession(lite),
+      async close() {
+        await prisma.$disconnect();
+        await lite.close();
+        releaseLock();
+      },
+    };
+  } catch (error) {
+    releaseLock();
+    throw error;
+  }
+}
+
+export class DatabaseInUseError extends Error {
+  override name = "DatabaseInUseError";
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * PGlite is one process's database: a second process opening the same folder (say
+ * `npm run db:seed` while `npm start` runs) would silently lose writes or corrupt it. A lock
+ * file holding the owner's pid refuses that; one left by a dead process is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const file = `${path.resolve(dataDir)}.lock`;
+  const mine = String(process.pid);
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      writeFileSync(file, mine, { flag: "wx" });
+      const release = () => {
+        process.off("exit", release);
+        if (readFileSync(file, "utf8").trim() === mine) rmSync(file, { force: true });
+      };
+      process.on("exit", release);
+      return release;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = Number.parseInt(readFileSync(file, "utf8").trim(), 10);
+      if (Number.isInteger(owner) && owner > 0 && processIsAlive(owner)) {
+        throw new DatabaseInUseError(
+          `The embedded database in ${dataDir} is in use by process ${owner}` +
+            (owner === process.pid ? " (this one)" : "") +
+            ". Stop it first, or set DATABASE_URL to share a PostgreSQL database between processes.",
+        );
+      }
+      rmSync(file, { force: true }); // left by a process that is gone
+    }
+  }
+  throw new DatabaseInUseError(`Could not lock the embedded database in ${dataDir} (${file}).`);
 }
 
 // One database per process. Kept on globalThis because the server entry and the Remix build
@@ -90,6 +153,7 @@ export function databaseOptionsFromEnv(): DatabaseOptions {
   return {
     url: env.DATABASE_URL,
     ownerUrl: env.DATABASE_OWNER_URL,
+    adminUrl: env.DATABASE_ADMIN_URL,
     dataDir: env.CIVITAS_DATA_DIR.startsWith("memory://")
       ? env.CIVITAS_DATA_DIR
       : path.join(env.CIVITAS_DATA_DIR, "pglite"),
@@ -160,7 +224,7 @@ export async function withPlatformAdmin<T>(
     if (current.scope.kind === "platform-admin") return work(current.tx);
     throw new TenantScopeError("A city's unit of work cannot escalate to platform administration.");
   }
-  const { unscopedPrisma: prisma } = database ?? (await getDatabase());
+  const { adminPrisma: prisma } = database ?? (await getDatabase());
   const scope: Scope = { kind: "platform-admin" };
   return prisma.$transaction(async (tx) => {
     await tx.$executeRawUnsafe("SET LOCAL ROLE app_admin");

@@ -238,3 +238,56 @@ describe("row-level security", () => {
     }
   });
 });
+
+describe("city settings and city identity", () => {
+  it("lets a city's unit of work change its settings but not its identity or status", async () => {
+    await withTenant(paris.id, (tx) => tx.city.update({ where: { id: paris.id }, data: { names: { en: "Paris" } } }), database);
+    for (const data of [{ status: "suspended" as const }, { slug: "renamed" }, { identityRealm: "master" }]) {
+      await expect(
+        withTenant(paris.id, (tx) => tx.city.update({ where: { id: paris.id }, data }), database),
+        JSON.stringify(data),
+      ).rejects.toThrow(/permission denied/i);
+    }
+  });
+});
+
+describe.skipIf(!process.env.DATABASE_URL)("with the production logins (PostgreSQL)", () => {
+  // The README's recipe: the request login can only become app_rw, the platform login app_admin.
+  let production: Awaited<ReturnType<typeof openDatabase>>;
+
+  beforeAll(async () => {
+    await database.owner.query(`DO $$
+      BEGIN
+        CREATE ROLE civitas_test_app LOGIN NOINHERIT;
+      EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+      END $$`);
+    await database.owner.query(`GRANT app_rw TO civitas_test_app`);
+    const url = new URL(database.url ?? "");
+    url.username = "civitas_test_app";
+    production = await openDatabase({ url: url.toString(), adminUrl: database.url, poolSize: 2 });
+  });
+
+  afterAll(async () => {
+    await production?.close();
+  });
+
+  it("serves a city's unit of work and platform operations", async () => {
+    expect(await withTenant(paris.id, (tx) => tx.user.count(), production)).toBe(1);
+    expect(await withPlatformAdmin((tx) => tx.city.count(), production)).toBeGreaterThanOrEqual(2);
+  });
+
+  it("gives raw SQL inside a city's unit of work no way to another role", async () => {
+    await expect(
+      withTenant(paris.id, async (tx) => {
+        await tx.$executeRawUnsafe("RESET ROLE");
+        return tx.$queryRawUnsafe(`SELECT count(*) FROM "users"`);
+      }, production),
+    ).rejects.toThrow(/permission denied/i);
+    await expect(
+      withTenant(paris.id, (tx) => tx.$executeRawUnsafe("SET LOCAL ROLE app_admin"), production),
+    ).rejects.toThrow(/permission denied/i);
+    await expect(production.unscopedPrisma.$queryRawUnsafe(`SELECT count(*) FROM "users"`)).rejects.toThrow(
+      /permission denied/i,
+    );
+  });
+});

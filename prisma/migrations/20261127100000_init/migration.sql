@@ -188,8 +188,10 @@ ALTER TABLE "platform_operators" ENABLE ROW LEVEL SECURITY;
 ALTER TABLE "platform_operators" FORCE ROW LEVEL SECURITY;
 
 -- Privileges -------------------------------------------------------------------------------
--- City settings are edited by city admins; creating or deleting a city is a platform operation.
-GRANT SELECT, UPDATE ON "cities" TO app_rw;
+-- City admins edit their city's settings; identity (slug, realm), status and existence are
+-- platform operations, so request work may update only the settings columns.
+GRANT SELECT ON "cities" TO app_rw;
+GRANT UPDATE ("names", "default_locale", "enabled_locales", "time_zone", "branding", "updated_at") ON "cities" TO app_rw;
 GRANT SELECT ON "city_domains" TO app_rw;
 GRANT SELECT, INSERT, UPDATE, DELETE ON "users", "memberships", "plugin_installations" TO app_rw;
 -- The audit log is append-only for request work.
