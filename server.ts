@@ -1,21 +1,16 @@
 // The Civitas process: prepares the database (migrations, city files), then serves the Remix
-// build over Express. `npm start` runs it bundled (build/server.js); `npm run dev` runs it with
+// build over Express (the app itself: app/http.server.ts). `npm start` runs it bundled (build/server.js); `npm run dev` runs it with
 // tsx under `remix dev --manual`, reloading the Remix build when it changes.
-import { randomUUID } from "node:crypto";
 import { watch } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { createRequestHandler } from "@remix-run/express";
 import { broadcastDevReady, type ServerBuild } from "@remix-run/node";
-import compression from "compression";
-import express, { type ErrorRequestHandler, type RequestHandler } from "express";
-import morgan from "morgan";
+import type { RequestHandler } from "express";
 import { config } from "./app/config.server";
 import { closeDatabase, getDatabase } from "./app/db/database.server";
 import { migrate } from "./app/db/migrate.server";
-import { createLoadContext } from "./app/load-context.server";
+import { createApp, remixHandler } from "./app/http.server";
 import { applyCityFiles } from "./app/tenancy/city-files.server";
-import { normaliseHost } from "./app/tenancy/resolve.server";
 
 const DEV = process.argv.includes("--dev");
 // Paths are relative to the working directory, like prisma/migrations and tenants/:
@@ -46,56 +41,7 @@ async function prepareDatabase(): Promise<void> {
   );
 }
 
-// --- Middleware ------------------------------------------------------------------------------
-
-const assignRequestId: RequestHandler = (_req, res, next) => {
-  // Always ours: a client-sent id would let anyone forge log lines that look related.
-  const requestId = randomUUID();
-  res.locals.requestId = requestId;
-  res.setHeader("X-Request-Id", requestId);
-  next();
-};
-
-// Remix builds the request URL from the Host header (and, even with trust proxy off, the port
-// of X-Forwarded-Host): garbage there would surface as a 500 instead of a 400.
-const checkHost: RequestHandler = (req, res, next) => {
-  if (!req.app.get("trust proxy")) delete req.headers["x-forwarded-host"];
-  if (normaliseHost(req.get("host")) !== null) return next();
-  res.status(400).type("text/plain").send("Bad Request: invalid Host header\n");
-};
-
-morgan.token("id", (_req, res) => String((res as express.Response).locals.requestId ?? "-"));
-// Clients choose the URL: keep one line per request whatever they send.
-morgan.token("path", (req) => (req as express.Request).originalUrl.slice(0, 300));
-const accessLog = morgan(":id :remote-addr :method :path :status :res[content-length] - :response-time ms", {
-  // Probes arrive every few seconds; log them only when they fail.
-  skip: (req, res) => (req.url === "/healthz" || req.url === "/readyz") && res.statusCode < 400,
-});
-
-const handleUnexpected: ErrorRequestHandler = (error, req, res, next) => {
-  const requestId = String(res.locals.requestId ?? "-");
-  // Express flags errors caused by the request itself (malformed URL encoding, body too large).
-  const status = typeof error?.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
-  const where = `[${requestId}] ${req.method} ${req.originalUrl.slice(0, 300)}`;
-  if (status === 500) console.error(`${where}:`, error);
-  else console.warn(`${where}: ${status} ${error instanceof Error ? error.message.slice(0, 300) : ""}`);
-  if (res.headersSent) return next(error);
-  res
-    .status(status)
-    .type("text/plain")
-    .send(`${status === 500 ? "Internal Server Error" : "Bad Request"} (reference ${requestId})\n`);
-};
-
 // --- Remix -----------------------------------------------------------------------------------
-
-function remixHandler(build: ServerBuild): RequestHandler {
-  return createRequestHandler({
-    build,
-    mode: build.mode,
-    getLoadContext: (req, res) =>
-      createLoadContext({ host: req.hostname, pathname: req.path, requestId: String(res.locals.requestId) }),
-  });
-}
 
 /**
  * Serves the current Remix build and swaps it when `remix dev` rebuilds; `announce` tells
@@ -122,13 +68,6 @@ async function devHandler(): Promise<{ handler: RequestHandler; announce: () => 
   return { handler: (req, res, next) => handler(req, res, next), announce: () => broadcastDevReady(build) };
 }
 
-/** Express' own forms: a hop count, true/false, or addresses and subnet names. */
-function trustProxySetting(value: string | undefined): boolean | number | string {
-  if (value === undefined || value === "false") return false;
-  if (value === "true") return true;
-  return /^\d+$/.test(value) ? Number(value) : value;
-}
-
 // --- Boot ------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -138,20 +77,7 @@ async function main(): Promise<void> {
   const dev = DEV ? await devHandler() : undefined;
   const remix = dev ? dev.handler : remixHandler(await importBuild());
 
-  const app = express();
-  app.disable("x-powered-by");
-  // Off unless configured: the client's X-Forwarded-* headers would otherwise choose the city
-  // (via the host). Behind a proxy that sets them, trust that proxy only (CIVITAS_TRUST_PROXY).
-  app.set("trust proxy", trustProxySetting(env.CIVITAS_TRUST_PROXY));
-  app.use(assignRequestId);
-  app.use(accessLog);
-  app.use(compression());
-  // Fingerprinted assets never change under one name.
-  app.use("/build", express.static("public/build", { immutable: true, maxAge: "1y", index: false }));
-  app.use(express.static("public", { maxAge: "1h", index: false }));
-  app.use(checkHost);
-  app.all("*", remix);
-  app.use(handleUnexpected);
+  const app = createApp({ handler: remix, trustProxy: env.CIVITAS_TRUST_PROXY });
 
   const server = app.listen(env.PORT, () => {
     log(`listening on http://localhost:${env.PORT} (${DEV ? "development" : "production"})`);

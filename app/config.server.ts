@@ -1,5 +1,6 @@
 // Every environment variable Civitas reads, with its default. The README's table mirrors this.
 import { z } from "zod";
+import { normalisePlatformDomain } from "./tenancy/host.server";
 
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -8,10 +9,26 @@ const schema = z.object({
   DATABASE_URL: z.string().url().optional(),
   /** PostgreSQL URL of the migration owner. Defaults to DATABASE_URL. */
   DATABASE_OWNER_URL: z.string().url().optional(),
+  /** PostgreSQL URL for platform operations (a login granted app_admin). Defaults to DATABASE_URL. */
+  DATABASE_ADMIN_URL: z.string().url().optional(),
   /** Where the embedded database lives (`memory://` keeps it in memory). */
   CIVITAS_DATA_DIR: z.string().min(1).default("./data"),
-  /** Platform domain: cities answer at {slug}.{CIVITAS_DOMAIN}. */
-  CIVITAS_DOMAIN: z.string().min(1).default("localhost"),
+  /** Platform domain: cities answer at {slug}.{CIVITAS_DOMAIN}. A bare host name, lower-cased here. */
+  CIVITAS_DOMAIN: z
+    .string()
+    .default("localhost")
+    .transform((value, ctx) => {
+      const domain = normalisePlatformDomain(value);
+      if (domain !== null) return domain;
+      ctx.addIssue({
+        code: "custom",
+        input: value,
+        message:
+          `must be a bare host name such as civitas.example (no scheme, port, path or ` +
+          `trailing dot), got ${JSON.stringify(value.slice(0, 100))}`,
+      });
+      return z.NEVER;
+    }),
   /** Folder of declarative city files applied at start and by `npm run db:seed`. */
   CIVITAS_TENANTS_DIR: z.string().min(1).default("./tenants"),
   /**

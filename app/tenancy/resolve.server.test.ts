@@ -1,7 +1,8 @@
 // Tenant resolution: by a city's own domain, by {slug}.{platform domain}, by /{slug} on the
 // platform host; unknown and suspended cities; the host header as hostile input; the cache.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { config, resetConfig } from "../config.server";
 import { withPlatformAdmin } from "../db/database.server";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/database";
 import { createCity, type TestCity } from "../../tests/support/factories";
@@ -40,6 +41,79 @@ describe("normaliseHost", () => {
     for (const garbage of [undefined, "", " ", "bad host", "a..b", "-a.example", "x:abc", "x:1:2", "[::1", "[zz]", "é.example", "a/b", "a".repeat(64) + ".example", "host:99999999"]) {
       expect(normaliseHost(garbage), String(garbage)).toBeNull();
     }
+  });
+
+  it("rejects what the URL parser rejects or reads as another host (the Request Remix builds)", () => {
+    const refused = [
+      "localhost:99999",
+      "paris.localhost:65536",
+      "localhost:",
+      "[::1]:65536",
+      "[1:2]",
+      "[fe80::1%eth0]",
+      // A numeric last label makes the name an IPv4 address to the URL parser.
+      "999.999.999.999",
+      "1.2.3.256",
+      "a.999",
+      "99999999999",
+      "1234",
+      "1.2.3",
+      "01.2.3.4",
+      "a.0x1",
+      "0x7f.0x1",
+      // Broken punycode.
+      "xn--a",
+      "xn--zz.localhost",
+    ];
+    for (const garbage of refused) expect(normaliseHost(garbage), garbage).toBeNull();
+  });
+
+  it("accepts ports up to 65535, dotted-quad IPv4, IPv6 (in its shortest form) and punycode", () => {
+    expect(normaliseHost("localhost:65535")).toBe("localhost");
+    expect(normaliseHost("localhost:0")).toBe("localhost");
+    expect(normaliseHost("255.255.255.255")).toBe("255.255.255.255");
+    expect(normaliseHost("10.0.0.7:3000")).toBe("10.0.0.7");
+    expect(normaliseHost("[0:0:0:0:0:0:0:1]:8080")).toBe("[::1]");
+    expect(normaliseHost("[::ffff:1.2.3.4]")).toBe("[::ffff:102:304]");
+    expect(normaliseHost("xn--bcher-kva.example")).toBe("xn--bcher-kva.example");
+    expect(normaliseHost("a1.example")).toBe("a1.example");
+  });
+
+  it("names the host the URL parser reads, for everything it accepts", () => {
+    const hosts = ["Paris.LocalHost:3000", "services.paris.example.", "127.0.0.1:3000", "[::1]:3000", "xn--bcher-kva.example", "a.b.c.d.e"];
+    for (const host of hosts) {
+      const url = new URL(`http://${host}/`);
+      expect(normaliseHost(host), host).toBe(url.hostname.replace(/\.$/, ""));
+    }
+  });
+});
+
+describe("the platform domain", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    resetConfig();
+  });
+
+  it("must be a bare host name in CIVITAS_DOMAIN: the process refuses to start otherwise", () => {
+    for (const domain of ["https://civitas.example", "civitas.example/", "civitas.example:443", "civitas.example.", "bad domain", "", "a.999"]) {
+      vi.stubEnv("CIVITAS_DOMAIN", domain);
+      resetConfig();
+      expect(() => config(), domain).toThrow(/CIVITAS_DOMAIN: must be a bare host name/);
+    }
+  });
+
+  it("is lower-cased, and defaults to localhost", () => {
+    vi.stubEnv("CIVITAS_DOMAIN", "Civitas.Example");
+    resetConfig();
+    expect(config().CIVITAS_DOMAIN).toBe("civitas.example");
+    vi.stubEnv("CIVITAS_DOMAIN", undefined);
+    resetConfig();
+    expect(config().CIVITAS_DOMAIN).toBe("localhost");
+  });
+
+  it("must be a bare host name when a resolver is given one", () => {
+    expect(() => createTenantResolver({ database, domain: "https://civitas.example" })).toThrow(/invalid platform domain/);
+    expect(createTenantResolver({ database, domain: "Civitas.Test" })).toBeDefined();
   });
 });
 

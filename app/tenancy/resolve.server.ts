@@ -3,7 +3,10 @@
 // Host and path are only selectors: the answer always comes from the cities table.
 import { config } from "../config.server";
 import { withPlatformAdmin, type Database } from "../db/database.server";
-import { COLOUR_PATTERN, isLogoUrl, LABEL_PATTERN, RESERVED_SLUGS, SLUG_PATTERN } from "./city-file.server";
+import { COLOUR_PATTERN, isLogoUrl, RESERVED_SLUGS, SLUG_PATTERN } from "./city-file.server";
+import { normaliseHost, normalisePlatformDomain } from "./host.server";
+
+export { normaliseHost } from "./host.server";
 
 export type CityBranding = {
   /** #rrggbb, safe to put in CSS. */
@@ -42,7 +45,6 @@ export type TenantSelector = {
   pathname: string;
 };
 
-const IPV6_LITERAL = /^\[[0-9a-f:.]{2,45}\]$/;
 const RESERVED: ReadonlySet<string> = new Set(RESERVED_SLUGS);
 // Probes answer on any host: a load balancer or kubelet calls them by IP, not by city.
 const PROBES: ReadonlySet<string> = new Set(["healthz", "readyz"]);
@@ -51,32 +53,6 @@ const PROBES: ReadonlySet<string> = new Set(["healthz", "readyz"]);
 const LOCAL_PLATFORM_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
 
 const DEFAULT_BRANDING: CityBranding = { primaryColor: "#1f4e79", accentColor: "#e0a526", logoUrl: null };
-
-/**
- * Lower-cases the Host header, drops the port and a trailing dot, and returns null for anything
- * that is not a DNS name, an IPv4 address or a bracketed IPv6 literal.
- */
-export function normaliseHost(host: string | undefined | null): string | null {
-  if (!host) return null;
-  let value = host.trim().toLowerCase();
-  if (value.length === 0 || value.length > 260) return null;
-  if (value.startsWith("[")) {
-    const end = value.indexOf("]");
-    if (end === -1) return null;
-    const rest = value.slice(end + 1);
-    if (rest !== "" && !/^:\d{1,5}$/.test(rest)) return null;
-    value = value.slice(0, end + 1);
-    return IPV6_LITERAL.test(value) ? value : null;
-  }
-  const colon = value.indexOf(":");
-  if (colon !== -1) {
-    if (!/^\d{1,5}$/.test(value.slice(colon + 1))) return null;
-    value = value.slice(0, colon);
-  }
-  if (value.endsWith(".")) value = value.slice(0, -1);
-  if (value.length === 0 || value.length > 253) return null;
-  return value.split(".").every((label) => LABEL_PATTERN.test(label)) ? value : null;
-}
 
 function firstSegment(pathname: string): string {
   return pathname.split("/")[1] ?? "";
@@ -168,7 +144,7 @@ export async function listActiveCities(database?: Database): Promise<ResolvedCit
 export type TenantResolverOptions = {
   /** Defaults to the process database. */
   database?: Database;
-  /** Platform domain; defaults to CIVITAS_DOMAIN. */
+  /** Platform domain (a bare host name; anything else throws); defaults to CIVITAS_DOMAIN. */
   domain?: string;
   /** How long a lookup (found or not) is reused. A changed or suspended city shows after this. */
   ttlMs?: number;
@@ -191,6 +167,8 @@ export function createTenantResolver(options: TenantResolverOptions = {}): Tenan
   const ttlMs = options.ttlMs ?? 5_000;
   const maxEntries = options.maxEntries ?? 1_000;
   const now = options.now ?? Date.now;
+  const fixedDomain = options.domain === undefined ? undefined : normalisePlatformDomain(options.domain);
+  if (fixedDomain === null) throw new Error(`invalid platform domain ${JSON.stringify(options.domain)}`);
   // Keyed "host:<name>" or "slug:<slug>". Entries hold the promise, so concurrent requests for
   // one city share a single query.
   const cache = new Map<string, CacheEntry>();
@@ -223,7 +201,8 @@ export function createTenantResolver(options: TenantResolverOptions = {}): Tenan
     const hostname = normaliseHost(host);
     if (hostname === null) return { kind: "unknown-city", selector: String(host ?? "").slice(0, 100) };
 
-    const domain = normaliseHost(options.domain ?? config().CIVITAS_DOMAIN) ?? "localhost";
+    // Read per request (tests change the environment); config() checked and normalised it.
+    const domain = fixedDomain ?? config().CIVITAS_DOMAIN;
     const platformHosts = new Set([domain, ...LOCAL_PLATFORM_HOSTS]);
 
     if (platformHosts.has(hostname)) {
