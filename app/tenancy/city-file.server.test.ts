@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { resetConfig } from "../config.server";
 import {
   CityFileError,
   cityFileJsonSchema,
@@ -292,6 +293,98 @@ describe("parseCityFile", () => {
     expect(problems).toEqual([
       expect.objectContaining({ field: "domains[1]", message: `"services.lyon.example" is listed twice` }),
     ]);
+  });
+
+  describe("host names of the platform", () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+      resetConfig();
+    });
+
+    const withDomain = (hostname: string) => edit("  - lyon.civitas.example", `  - "${hostname}"`);
+    const problemsUnder = (text: string, platformDomain: string) => {
+      try {
+        parseCityFile({ file: FILE, text, platformDomain });
+      } catch (error) {
+        expect(error).toBeInstanceOf(CityFileError);
+        return (error as CityFileError).problems;
+      }
+      return [];
+    };
+
+    it("refuses a name under the platform domain, which {slug}.{domain} already answers", () => {
+      const message = (() => {
+        try {
+          parseCityFile({ file: FILE, text: withDomain("paris.localhost"), platformDomain: "localhost" });
+        } catch (error) {
+          return (error as Error).message;
+        }
+        throw new Error("expected the file to be rejected");
+      })();
+      expect(message).toContain(
+        `${path.join("tenants", "lyon.yaml")}:15: domains[1]: "paris.localhost" is under the platform ` +
+          "domain localhost; cities answer there by slug already",
+      );
+    });
+
+    it.each([
+      ["paris.civitas.example", "is under the platform domain civitas.example"],
+      ["lyon.civitas.example", "is under the platform domain civitas.example"],
+      ["www.paris.civitas.example", "is under the platform domain civitas.example"],
+      ["civitas.example", "is the platform domain; cities answer under it by slug already"],
+      // localhost serves cities by slug whatever the platform domain (developer machines).
+      ["paris.localhost", "is under localhost; cities answer there by slug already"],
+    ])("refuses %s on the platform civitas.example", (hostname, message) => {
+      for (const platformDomain of ["civitas.example", "Civitas.Example"]) {
+        expect(problemsUnder(withDomain(hostname), platformDomain)).toEqual([
+          expect.objectContaining({
+            field: "domains[1]",
+            line: 15,
+            message: expect.stringContaining(message),
+          }),
+        ]);
+      }
+    });
+
+    it.each(["civitas.example.org", "notcivitas.example", "example", "services.lyon.example"])(
+      "accepts %s on the platform civitas.example, which only looks alike",
+      (hostname) => {
+        const problems = problemsUnder(withDomain(hostname), "civitas.example");
+        // "example" alone is not a host name at all: that problem, not a platform one.
+        expect(problems.filter((problem) => /platform|localhost/.test(problem.message))).toEqual([]);
+      },
+    );
+
+    it("refuses a platform domain that is not a bare host name", () => {
+      expect(() => parseCityFile({ file: FILE, text: VALID, platformDomain: "https://civitas.example" })).toThrow(
+        /Not a platform domain/,
+      );
+    });
+
+    it("reads the platform domain from CIVITAS_DOMAIN by default", () => {
+      vi.stubEnv("CIVITAS_DOMAIN", "civitas.example");
+      resetConfig();
+      expect(problemsOf(VALID)).toEqual([
+        expect.objectContaining({
+          field: "domains[1]",
+          message:
+            `"lyon.civitas.example" is under the platform domain civitas.example; ` +
+            "cities answer there by slug already",
+        }),
+      ]);
+      vi.stubEnv("CIVITAS_DOMAIN", "civitas.test");
+      resetConfig();
+      expect(parseCityFile({ file: FILE, text: VALID }).city.domains).toContain("lyon.civitas.example");
+    });
+
+    it("reports a malformed name once, not also as a platform name", () => {
+      expect(problemsUnder(withDomain("Paris.localhost"), "localhost")).toEqual([
+        expect.objectContaining({
+          field: "domains[1]",
+          message: expect.stringContaining("must be lowercase"),
+        }),
+      ]);
+    });
   });
 
   it("rejects an unknown status", () => {

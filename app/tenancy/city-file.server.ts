@@ -4,6 +4,8 @@
 import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
+import { config } from "../config.server";
+import { LABEL_PATTERN, normalisePlatformDomain } from "./host.server";
 import { isSupportedLocale, SUPPORTED_LOCALES } from "../i18n/locales";
 
 /** First path segments the platform routes itself: a city slug must not shadow them. */
@@ -34,8 +36,6 @@ export const SLUG_PATTERN = /^[a-z][a-z0-9-]{1,62}$/;
 const REALM_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 // Written with both cases instead of the i flag: JSON Schema patterns have no flags.
 export const COLOUR_PATTERN = /^#[0-9a-fA-F]{6}$/;
-/** One label of a DNS host name, lower case. */
-export const LABEL_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export type CityFileProblem = {
   /** The file, relative to the working directory. */
@@ -253,7 +253,11 @@ const cityFileFields = z.strictObject({
   domains: z
     .array(z.string().superRefine(withProblem(hostnameProblem)))
     .default([])
-    .meta({ description: "Custom host names, lowercase; the first is the primary one." }),
+    .meta({
+      description:
+        "Custom host names, lowercase; the first is the primary one. Not the platform domain, " +
+        "localhost, or a name under them: cities answer there by slug already.",
+    }),
   identity: identitySchema.optional(),
 });
 
@@ -479,16 +483,69 @@ function issueProblems(
   return [{ file, field: fieldPath(issue.path), line: lineOf(lines, issue.path), message: issue.message }];
 }
 
+/** The platform domain as host names compare to it; CIVITAS_DOMAIN is already checked by config(). */
+function platformDomainOf(given: string | undefined): string {
+  if (given === undefined) return config().CIVITAS_DOMAIN;
+  const domain = normalisePlatformDomain(given);
+  if (domain === null) throw new Error(`Not a platform domain: ${JSON.stringify(given)}`);
+  return domain;
+}
+
+/**
+ * Why a host name cannot be a city's own domain: the platform domain and localhost answer by
+ * slug ({slug}.{domain}), and the resolver looks custom domains up first, so a city claiming
+ * `paris.{domain}` would take over Paris' address.
+ */
+function platformHostnameProblem(hostname: string, platformDomain: string): string | undefined {
+  for (const domain of new Set([platformDomain, "localhost"])) {
+    const which = domain === platformDomain ? `the platform domain ${domain}` : domain;
+    if (hostname === domain) {
+      const itself = domain === platformDomain ? "the platform domain" : domain;
+      return `${show(hostname)} is ${itself}; cities answer under it by slug already`;
+    }
+    if (hostname.endsWith(`.${domain}`)) {
+      return `${show(hostname)} is under ${which}; cities answer there by slug already`;
+    }
+  }
+  return undefined;
+}
+
+function platformDomainProblems(
+  data: unknown,
+  platformDomain: string,
+  file: string,
+  lines: ReadonlyMap<string, number>,
+): CityFileProblem[] {
+  const domains = isRecord(data) && Array.isArray(data.domains) ? (data.domains as unknown[]) : [];
+  return domains.flatMap((hostname, index) => {
+    // A malformed host name has its own problem already.
+    if (typeof hostname !== "string" || hostnameProblem(hostname)) return [];
+    const message = platformHostnameProblem(hostname, platformDomain);
+    if (!message) return [];
+    const segments = ["domains", index];
+    return [{ file, field: fieldPath(segments), line: lineOf(lines, segments), message }];
+  });
+}
+
+export type ParseCityFileOptions = {
+  /** Where the file was read from: messages name it relative to the working directory. */
+  file: string;
+  text: string;
+  /** The platform domain (cities answer at {slug}.{domain}); defaults to CIVITAS_DOMAIN. */
+  platformDomain?: string;
+};
+
 // The pretty message repeats the position and quotes the source; its first clause is the news.
 const syntaxMessage = (message: string) =>
   (message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
 
 /**
  * Parses and validates the text of one city file. `file` is where it was read from: messages
- * name it relative to the working directory, and the slug must equal its base name.
+ * name it relative to the working directory, and the slug must equal its base name. Host names
+ * under `platformDomain` (default CIVITAS_DOMAIN) or localhost are refused.
  * Throws a CityFileError listing every problem.
  */
-export function parseCityFile({ file, text }: { file: string; text: string }): ParsedCityFile {
+export function parseCityFile({ file, text, platformDomain }: ParseCityFileOptions): ParsedCityFile {
   const shown = path.relative(process.cwd(), path.resolve(file)) || file;
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
@@ -537,6 +594,14 @@ export function parseCityFile({ file, text }: { file: string; text: string }): P
         `rename the file to ${slug}.yaml or set slug: ${expectedSlug}`,
     });
   }
+  problems.push(
+    ...platformDomainProblems(
+      data,
+      platformDomainOf(platformDomain),
+      shown,
+      lines,
+    ),
+  );
   if (!result.success || problems.length > 0) {
     throw new CityFileError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
   }

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import pg from "pg";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../tests/support/database";
+import { backend, createTestDatabase, type TestDatabase } from "../../tests/support/database";
 import { withPlatformAdmin, withTenant } from "../db/database.server";
 import { CityFileError } from "./city-file.server";
 import { applyCityFiles, loadCityFiles } from "./city-files.server";
@@ -35,6 +36,28 @@ async function editFile(file: string, from: string, to: string): Promise<void> {
   expect(text).toContain(from);
   await writeFile(file, text.replace(from, to));
 }
+
+/** A minimal city file with the given realm. */
+async function writeCity(dir: string, slug: string, realm: string): Promise<void> {
+  const lines = [
+    "# yaml-language-server: $schema=./city.schema.json",
+    `slug: ${slug}`,
+    `names: { en: ${slug} }`,
+    "locales: { default: en, enabled: [en] }",
+    "timeZone: Europe/Paris",
+    `branding: { primaryColor: "#1f4e79", accentColor: "#e0a526" }`,
+    `identity: { realm: ${realm} }`,
+  ];
+  await writeFile(path.join(dir, `${slug}.yaml`), `${lines.join("\n")}\n`);
+}
+
+const realms = async () =>
+  Object.fromEntries((await cities()).map((city) => [city.slug, city.identityRealm]));
+
+const realmUpdates = async () =>
+  (await auditEvents())
+    .filter((event) => event.action === "city.updated")
+    .map(({ city, actorId, before, after }) => ({ slug: city.slug, actorId, before, after }));
 
 const cities = () =>
   withPlatformAdmin(
@@ -212,6 +235,175 @@ describe("applyCityFiles", () => {
     );
     expect(owners).toContain("shared.civitas.example → budapest");
     expect(owners).toContain("services.paris.example → paris");
+  });
+
+  describe("in sync mode, passes realms between cities of the files", () => {
+    let dir: string;
+
+    beforeEach(async () => {
+      dir = path.join(scratch, "realms");
+      await mkdir(dir);
+      await writeCity(dir, "alpha", "r-alpha");
+      await writeCity(dir, "beta", "r-beta");
+      await applyCityFiles({ dir, mode: "sync", database });
+    });
+
+    it("along a chain: alpha takes beta's realm while beta takes a new one", async () => {
+      await writeCity(dir, "alpha", "r-beta");
+      await writeCity(dir, "beta", "r-beta2");
+
+      const report = await applyCityFiles({ dir, mode: "sync", database });
+      expect(report).toEqual({ created: [], updated: ["alpha", "beta"], unchanged: [] });
+      expect(await realms()).toEqual({ alpha: "r-beta", beta: "r-beta2" });
+      expect(await realmUpdates()).toEqual([
+        {
+          slug: "alpha",
+          actorId: "tenants/alpha.yaml",
+          before: { identityRealm: "r-alpha" },
+          after: { identityRealm: "r-beta" },
+        },
+        {
+          slug: "beta",
+          actorId: "tenants/beta.yaml",
+          before: { identityRealm: "r-beta" },
+          after: { identityRealm: "r-beta2" },
+        },
+      ]);
+
+      const again = await applyCityFiles({ dir, mode: "sync", database });
+      expect(again).toEqual({ created: [], updated: [], unchanged: ["alpha", "beta"] });
+      expect(await realmUpdates()).toHaveLength(2);
+    });
+
+    it("in a swap of two realms", async () => {
+      await writeCity(dir, "alpha", "r-beta");
+      await writeCity(dir, "beta", "r-alpha");
+
+      const report = await applyCityFiles({ dir, mode: "sync", database });
+      expect(report).toEqual({ created: [], updated: ["alpha", "beta"], unchanged: [] });
+      expect(await realms()).toEqual({ alpha: "r-beta", beta: "r-alpha" });
+      expect(await realmUpdates()).toEqual([
+        {
+          slug: "alpha",
+          actorId: "tenants/alpha.yaml",
+          before: { identityRealm: "r-alpha" },
+          after: { identityRealm: "r-beta" },
+        },
+        {
+          slug: "beta",
+          actorId: "tenants/beta.yaml",
+          before: { identityRealm: "r-beta" },
+          after: { identityRealm: "r-alpha" },
+        },
+      ]);
+
+      const again = await applyCityFiles({ dir, mode: "sync", database });
+      expect(again).toEqual({ created: [], updated: [], unchanged: ["alpha", "beta"] });
+      expect(await realmUpdates()).toHaveLength(2);
+    });
+
+    it("to a new city created before the city that gives the realm up is updated", async () => {
+      // Files apply in name order: "able" is created before "beta" is written.
+      await writeCity(dir, "able", "r-beta");
+      await writeCity(dir, "beta", "r-beta2");
+
+      const report = await applyCityFiles({ dir, mode: "sync", database });
+      expect(report).toEqual({ created: ["able"], updated: ["beta"], unchanged: ["alpha"] });
+      expect(await realms()).toEqual({ able: "r-beta", alpha: "r-alpha", beta: "r-beta2" });
+    });
+  });
+
+  // PGlite has one connection: no two transactions run at once there.
+  it.skipIf(backend() !== "postgres")(
+    "names the file and field when another writer takes a realm or slug meanwhile",
+    async () => {
+      // The checks before writing see no holder; a city the admin console creates at the same
+      // time (uncommitted, then committed) makes the insert fail with a unique violation.
+      for (const [slug, realm, field, message] of [
+        ["lyon", "alpha", "identity.realm", `"alpha" is already the realm of another city`],
+        ["alpha", "lyon", "slug", `"alpha" is already the slug of another city`],
+      ] as const) {
+        await database.drop();
+        database = await createTestDatabase();
+        const dir = await mkdtemp(path.join(scratch, "race-"));
+        await writeCity(dir, "alpha", "alpha");
+
+        const other = new pg.Client({ connectionString: database.url });
+        await other.connect();
+        try {
+          await other.query("BEGIN");
+          await other.query("SET LOCAL ROLE app_admin");
+          await other.query(
+            `INSERT INTO cities (id, slug, names, default_locale, enabled_locales, time_zone, identity_realm)
+           VALUES ($1, $2, '{"en": "Lyon"}', 'en', '{en}', 'Europe/Paris', $3)`,
+            [randomUUID(), slug, realm],
+          );
+          const applying = applyCityFiles({ dir, mode: "sync", database }).catch((thrown: unknown) => thrown);
+          // Wait until the insert of alpha waits on the other transaction's row (asked as the
+          // owner: app_admin does not see other sessions' wait events).
+          let waiting = false;
+          for (let attempt = 0; attempt < 500 && !waiting; attempt += 1) {
+            const [row] = await database.owner.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+            );
+            waiting = (row?.n ?? 0) > 0;
+            if (!waiting) await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          expect(waiting).toBe(true);
+          await other.query("COMMIT");
+
+          const error = await applying;
+          expect(error).toBeInstanceOf(CityFileError);
+          expect((error as CityFileError).problems).toEqual([
+            {
+              file: path.relative(process.cwd(), path.join(dir, "alpha.yaml")),
+              field,
+              line: field === "slug" ? 2 : 7,
+              message,
+            },
+          ]);
+          expect((error as Error).message).not.toMatch(/P2002|Unique constraint/);
+        } finally {
+          await other.end();
+        }
+        expect((await cities()).map((city) => city.slug)).toEqual([slug]);
+      }
+    },
+  );
+
+  it("refuses a host name under the platform domain", async () => {
+    const dir = await copyOfShipped();
+    await editFile(path.join(dir, "budapest.yaml"), "  - ugyintezes.budapest.example", "  - paris.localhost");
+    const error = await applyCityFiles({ dir, mode: "sync", database }).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(CityFileError);
+    expect((error as CityFileError).problems).toEqual([
+      expect.objectContaining({
+        file: path.relative(process.cwd(), path.join(dir, "budapest.yaml")),
+        field: "domains[0]",
+        message:
+          `"paris.localhost" is under the platform domain localhost; ` +
+          "cities answer there by slug already",
+      }),
+    ]);
+
+    // The platform domain can be given, as CIVITAS_DOMAIN gives it by default.
+    const shipped = await applyCityFiles({
+      dir: SHIPPED,
+      mode: "sync",
+      database,
+      platformDomain: "paris.example",
+    }).catch((thrown: unknown) => thrown);
+    expect((shipped as CityFileError).problems).toEqual([
+      expect.objectContaining({
+        file: path.join("tenants", "paris.yaml"),
+        field: "domains[0]",
+        message: expect.stringContaining(
+          `"services.paris.example" is under the platform domain paris.example`,
+        ),
+      }),
+    ]);
+    expect(await cities()).toEqual([]);
   });
 
   it("in create-missing mode, creates new cities but leaves what admins changed", async () => {

@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { withPlatformAdmin, type Database, type Tx } from "../db/database.server";
-import type { Prisma } from "../db/generated/client.ts";
+import { Prisma } from "../db/generated/client.ts";
 import {
   CityFileError,
   parseCityFile,
@@ -29,8 +29,12 @@ const CITY_FILE_NAME = /^[^.].*\.ya?ml$/;
 /**
  * Reads and validates every `*.yaml` / `*.yml` file of `dir`, and checks that no two files claim
  * the same slug, realm or host name. Throws one CityFileError listing the problems of all files.
+ * `platformDomain` defaults to CIVITAS_DOMAIN (see parseCityFile).
  */
-export async function loadCityFiles(dir: string): Promise<ParsedCityFile[]> {
+export async function loadCityFiles(
+  dir: string,
+  { platformDomain }: { platformDomain?: string } = {},
+): Promise<ParsedCityFile[]> {
   let names: string[];
   try {
     names = (await readdir(dir)).filter((name) => CITY_FILE_NAME.test(name)).sort();
@@ -54,7 +58,7 @@ export async function loadCityFiles(dir: string): Promise<ParsedCityFile[]> {
     // stat follows symbolic links: a Kubernetes ConfigMap mounts its files as links.
     if (!(await stat(file)).isFile()) continue;
     try {
-      parsed.push(parseCityFile({ file, text: await readFile(file, "utf8") }));
+      parsed.push(parseCityFile({ file, text: await readFile(file, "utf8"), platformDomain }));
     } catch (error) {
       if (!(error instanceof CityFileError)) throw error;
       problems.push(...error.problems);
@@ -262,6 +266,59 @@ async function refuseConflicts(tx: Tx, plans: Plan[], mode: ApplyMode): Promise<
   if (problems.length > 0) throw new CityFileError(problems);
 }
 
+/** A value no realm can take (realm names start with a letter or digit), unique per call. */
+const movingRealm = () => `~moving~${randomUUID()}`;
+
+/**
+ * Realms are unique, and cities are written one at a time: a realm passed from one city of the
+ * files to another (beta's realm to alpha, a swap) would collide with its holder not yet
+ * written. Every city whose realm changes first gives it up for a temporary value; the writes
+ * that follow set the final ones, which the files and refuseConflicts keep unique.
+ */
+async function releaseChangingRealms(tx: Tx, plans: Plan[]): Promise<void> {
+  for (const item of plans) {
+    if (item.kind !== "update" || !item.fields.includes("identityRealm")) continue;
+    await tx.city.update({ where: { id: item.row.id }, data: { identityRealm: movingRealm() } });
+  }
+}
+
+const isUniqueViolation = (error: unknown): error is Prisma.PrismaClientKnownRequestError =>
+  error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002";
+
+/**
+ * The checks above leave no unique value to collide, unless another writer (the admin console,
+ * which does not take APPLY_LOCK_KEY) took one meanwhile. Says which field of which file then,
+ * rather than Prisma's P2002. PGlite names the columns, PostgreSQL the index: both contain the
+ * column name.
+ */
+function uniqueViolationError(
+  error: Prisma.PrismaClientKnownRequestError,
+  { parsed, addedDomains }: { parsed: ParsedCityFile; addedDomains: string[] },
+): CityFileError {
+  const target = JSON.stringify(error.meta ?? {});
+  const { slug, identity } = parsed.city;
+  const problem = (segments: PropertyKey[], message: string) =>
+    new CityFileError([problemAt(parsed, segments, message)]);
+  if (target.includes("identity_realm")) {
+    return problem(["identity", "realm"], `"${identity.realm}" is already the realm of another city`);
+  }
+  if (target.includes("hostname") || target.includes("city_domains")) {
+    const taken = addedDomains.map((hostname) => `"${hostname}"`).join(", ");
+    const index = addedDomains.length === 1 ? parsed.city.domains.indexOf(addedDomains[0] ?? "") : -1;
+    return problem(
+      index === -1 ? ["domains"] : ["domains", index],
+      addedDomains.length === 0
+        ? "a host name of this file already belongs to another city"
+        : addedDomains.length === 1
+          ? `${taken} already belongs to another city`
+          : `one of ${taken} already belongs to another city`,
+    );
+  }
+  if (target.includes("slug")) return problem(["slug"], `"${slug}" is already the slug of another city`);
+  const detail = error.message.split("\n").at(-1) ?? "unique violation";
+  return problem([], `conflicts with another city: ${detail}`);
+}
+
 async function audit(
   tx: Tx,
   {
@@ -360,18 +417,22 @@ async function updateCity(
  * Applies the city files of `dir` in one transaction as platform administrator. Each city
  * created or updated gets an audit event (actor `system`, `tenants/<file>`). Invalid files, or
  * a realm or host name that a city outside the files holds, abort it with a CityFileError
- * before anything is written.
+ * before anything is written. Cities of the files may pass realms and host names among
+ * themselves in "sync" mode (chains and swaps included).
  */
 export async function applyCityFiles({
   dir,
   mode,
   database,
+  platformDomain,
 }: {
   dir: string;
   mode: ApplyMode;
   database?: Database;
+  /** Defaults to CIVITAS_DOMAIN; host names under it are refused (see parseCityFile). */
+  platformDomain?: string;
 }): Promise<CityFilesReport> {
-  const files = await loadCityFiles(dir);
+  const files = await loadCityFiles(dir, { platformDomain });
   return withPlatformAdmin(async (tx) => {
     // Only the lock matters, not the (void) result: hence $executeRaw.
     await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${APPLY_LOCK_KEY})`);
@@ -393,10 +454,19 @@ export async function applyCityFiles({
       await tx.cityDomain.deleteMany({ where: { tenantId: item.row.id, hostname: { in: removed } } });
     }
 
+    await releaseChangingRealms(tx, plans);
+
     const report: CityFilesReport = { created: [], updated: [], unchanged: [] };
     for (const item of plans) {
-      if (item.kind === "create") await createCity(tx, item);
-      if (item.kind === "update") await updateCity(tx, item);
+      try {
+        if (item.kind === "create") await createCity(tx, item);
+        if (item.kind === "update") await updateCity(tx, item);
+      } catch (error) {
+        if (!isUniqueViolation(error) || item.kind === "unchanged") throw error;
+        const had = item.kind === "update" ? item.current.domains.map((domain) => domain.hostname) : [];
+        const addedDomains = item.parsed.city.domains.filter((hostname) => !had.includes(hostname));
+        throw uniqueViolationError(error, { parsed: item.parsed, addedDomains });
+      }
       report[OUTCOME[item.kind]].push(item.parsed.city.slug);
     }
     return report;
