@@ -21,7 +21,9 @@ async function asServerAdmin<T>(serverUrl: string, work: (client: pg.Client) => 
 
 /** A new, empty PostgreSQL database on the server `serverUrl` names, and a way to drop it. */
 export async function createScratchPostgres(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `civitas_test_${randomBytes(6).toString("hex")}`;
+  // CI gives each run its own prefix, so its clean-up never touches another run's databases.
+  const prefix = process.env.CIVITAS_TEST_DB_PREFIX ?? "civitas_test_";
+  const name = `${prefix}${randomBytes(6).toString("hex")}`;
   await asServerAdmin(serverUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
