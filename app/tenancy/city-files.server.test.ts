@@ -248,52 +248,28 @@ describe("applyCityFiles", () => {
       await applyCityFiles({ dir, mode: "sync", database });
     });
 
-    it("along a chain: alpha takes beta's realm while beta takes a new one", async () => {
-      await writeCity(dir, "alpha", "r-beta");
-      await writeCity(dir, "beta", "r-beta2");
+    it.each([
+      ["along a chain: alpha takes beta's realm while beta takes a new one", "r-beta", "r-beta2"],
+      ["in a swap of two realms", "r-beta", "r-alpha"],
+    ])("%s", async (_case, alphaRealm, betaRealm) => {
+      await writeCity(dir, "alpha", alphaRealm);
+      await writeCity(dir, "beta", betaRealm);
 
       const report = await applyCityFiles({ dir, mode: "sync", database });
       expect(report).toEqual({ created: [], updated: ["alpha", "beta"], unchanged: [] });
-      expect(await realms()).toEqual({ alpha: "r-beta", beta: "r-beta2" });
+      expect(await realms()).toEqual({ alpha: alphaRealm, beta: betaRealm });
       expect(await realmUpdates()).toEqual([
         {
           slug: "alpha",
           actorId: "tenants/alpha.yaml",
           before: { identityRealm: "r-alpha" },
-          after: { identityRealm: "r-beta" },
+          after: { identityRealm: alphaRealm },
         },
         {
           slug: "beta",
           actorId: "tenants/beta.yaml",
           before: { identityRealm: "r-beta" },
-          after: { identityRealm: "r-beta2" },
-        },
-      ]);
-
-      const again = await applyCityFiles({ dir, mode: "sync", database });
-      expect(again).toEqual({ created: [], updated: [], unchanged: ["alpha", "beta"] });
-      expect(await realmUpdates()).toHaveLength(2);
-    });
-
-    it("in a swap of two realms", async () => {
-      await writeCity(dir, "alpha", "r-beta");
-      await writeCity(dir, "beta", "r-alpha");
-
-      const report = await applyCityFiles({ dir, mode: "sync", database });
-      expect(report).toEqual({ created: [], updated: ["alpha", "beta"], unchanged: [] });
-      expect(await realms()).toEqual({ alpha: "r-beta", beta: "r-alpha" });
-      expect(await realmUpdates()).toEqual([
-        {
-          slug: "alpha",
-          actorId: "tenants/alpha.yaml",
-          before: { identityRealm: "r-alpha" },
-          after: { identityRealm: "r-beta" },
-        },
-        {
-          slug: "beta",
-          actorId: "tenants/beta.yaml",
-          before: { identityRealm: "r-beta" },
-          after: { identityRealm: "r-alpha" },
+          after: { identityRealm: betaRealm },
         },
       ]);
 
