@@ -5,11 +5,11 @@ import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { build } from "@remix-run/dev/dist/compiler/build";
-import { createFileWatchCache } from "@remix-run/dev/dist/compiler/fileWatchCache";
-import { readConfig } from "@remix-run/dev/dist/config";
-import { ServerMode } from "@remix-run/dev/dist/config/serverModes";
-import { logger } from "@remix-run/dev/dist/tux/logger";
+import { build } from "@remix-run/dev/dist/compiler/build.js";
+import { createFileWatchCache } from "@remix-run/dev/dist/compiler/fileWatchCache.js";
+import { readConfig } from "@remix-run/dev/dist/config.js";
+import { ServerMode } from "@remix-run/dev/dist/config/serverModes.js";
+import { logger } from "@remix-run/dev/dist/tux/logger.js";
 import type { ServerBuild } from "@remix-run/node";
 
 export type TestRemixBuild = {
