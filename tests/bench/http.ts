@@ -1,6 +1,6 @@
-// `npm run bench`: a city's home page through the whole stack (Express, tenant resolution,
-// Remix SSR, a unit of work under RLS) on embedded PGlite (in memory), by host and by path, with 16 clients
-// on keep-alive connections. Prints figures; asserts nothing.
+// `npm run bench`: a city's home page through the whole stack (Express, tenant resolution with
+// its few-second cache, Remix SSR in the city's language) on embedded PGlite (in memory), by host
+// and by path, with 16 clients on keep-alive connections. Prints figures; asserts nothing.
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
