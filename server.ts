@@ -1,6 +1,7 @@
 // The Civitas process: prepares the database (migrations, city files), then serves the Remix
-// build over Express (the app itself: app/http.server.ts). `npm start` runs it bundled (build/server.js); `npm run dev` runs it with
-// tsx under `remix dev --manual`, reloading the Remix build when it changes.
+// build over Express (the app itself: app/http.server.ts). `npm start` runs it bundled
+// (build/server.js); `npm run dev` runs it with tsx under `remix dev --manual`, reloading the
+// Remix build when it changes.
 import { watch } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";

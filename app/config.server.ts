@@ -60,6 +60,17 @@ export function config(): Config {
   return cached;
 }
 
+/**
+ * The platform domain host names are compared with: `given` (checked and lower-cased; callers
+ * that serve another domain, such as tests, pass one), else CIVITAS_DOMAIN as config() checked it.
+ */
+export function platformDomain(given?: string): string {
+  if (given === undefined) return config().CIVITAS_DOMAIN;
+  const domain = normalisePlatformDomain(given);
+  if (domain === null) throw new Error(`Not a platform domain: ${JSON.stringify(given)}`);
+  return domain;
+}
+
 /** Tests change the environment between suites; this forgets what was read. */
 export function resetConfig(): void {
   cached = undefined;

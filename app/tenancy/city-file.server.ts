@@ -4,8 +4,8 @@
 import path from "node:path";
 import { isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
 import { z } from "zod";
-import { config } from "../config.server";
-import { LABEL_PATTERN, normalisePlatformDomain } from "./host.server";
+import { platformDomain as platformDomainFor } from "../config.server";
+import { LABEL_PATTERN } from "./host.server";
 import { isSupportedLocale, SUPPORTED_LOCALES } from "../i18n/locales";
 
 /** First path segments the platform routes itself: a city slug must not shadow them. */
@@ -483,14 +483,6 @@ function issueProblems(
   return [{ file, field: fieldPath(issue.path), line: lineOf(lines, issue.path), message: issue.message }];
 }
 
-/** The platform domain as host names compare to it; CIVITAS_DOMAIN is already checked by config(). */
-function platformDomainOf(given: string | undefined): string {
-  if (given === undefined) return config().CIVITAS_DOMAIN;
-  const domain = normalisePlatformDomain(given);
-  if (domain === null) throw new Error(`Not a platform domain: ${JSON.stringify(given)}`);
-  return domain;
-}
-
 /**
  * Why a host name cannot be a city's own domain: the platform domain and localhost answer by
  * slug ({slug}.{domain}), and the resolver looks custom domains up first, so a city claiming
@@ -597,7 +589,7 @@ export function parseCityFile({ file, text, platformDomain }: ParseCityFileOptio
   problems.push(
     ...platformDomainProblems(
       data,
-      platformDomainOf(platformDomain),
+      platformDomainFor(platformDomain),
       shown,
       lines,
     ),

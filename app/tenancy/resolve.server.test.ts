@@ -6,7 +6,8 @@ import { config, resetConfig } from "../config.server";
 import { withPlatformAdmin } from "../db/database.server";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/database";
 import { createCity, type TestCity } from "../../tests/support/factories";
-import { createTenantResolver, listActiveCities, normaliseHost, type TenantResolution } from "./resolve.server";
+import { normaliseHost } from "./host.server";
+import { createTenantResolver, listActiveCities, type TenantResolution } from "./resolve.server";
 
 let database: TestDatabase;
 let active: TestCity;
@@ -112,7 +113,7 @@ describe("the platform domain", () => {
   });
 
   it("must be a bare host name when a resolver is given one", () => {
-    expect(() => createTenantResolver({ database, domain: "https://civitas.example" })).toThrow(/invalid platform domain/);
+    expect(() => createTenantResolver({ database, domain: "https://civitas.example" })).toThrow(/Not a platform domain/);
     expect(createTenantResolver({ database, domain: "Civitas.Test" })).toBeDefined();
   });
 });

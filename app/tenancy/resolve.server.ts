@@ -1,12 +1,10 @@
 // Which city a request is for. The server asks once per request, from the host (a city's own
 // domain, or {slug}.{CIVITAS_DOMAIN}) or, on the platform host, from the first path segment.
 // Host and path are only selectors: the answer always comes from the cities table.
-import { config } from "../config.server";
+import { platformDomain } from "../config.server";
 import { withPlatformAdmin, type Database } from "../db/database.server";
 import { COLOUR_PATTERN, isLogoUrl, RESERVED_SLUGS, SLUG_PATTERN } from "./city-file.server";
-import { normaliseHost, normalisePlatformDomain } from "./host.server";
-
-export { normaliseHost } from "./host.server";
+import { normaliseHost } from "./host.server";
 
 export type CityBranding = {
   /** #rrggbb, safe to put in CSS. */
@@ -167,8 +165,7 @@ export function createTenantResolver(options: TenantResolverOptions = {}): Tenan
   const ttlMs = options.ttlMs ?? 5_000;
   const maxEntries = options.maxEntries ?? 1_000;
   const now = options.now ?? Date.now;
-  const fixedDomain = options.domain === undefined ? undefined : normalisePlatformDomain(options.domain);
-  if (fixedDomain === null) throw new Error(`invalid platform domain ${JSON.stringify(options.domain)}`);
+  const fixedDomain = options.domain === undefined ? undefined : platformDomain(options.domain);
   // Keyed "host:<name>" or "slug:<slug>". Entries hold the promise, so concurrent requests for
   // one city share a single query.
   const cache = new Map<string, CacheEntry>();
@@ -202,7 +199,7 @@ export function createTenantResolver(options: TenantResolverOptions = {}): Tenan
     if (hostname === null) return { kind: "unknown-city", selector: String(host ?? "").slice(0, 100) };
 
     // Read per request (tests change the environment); config() checked and normalised it.
-    const domain = fixedDomain ?? config().CIVITAS_DOMAIN;
+    const domain = fixedDomain ?? platformDomain();
     const platformHosts = new Set([domain, ...LOCAL_PLATFORM_HOSTS]);
 
     if (platformHosts.has(hostname)) {
