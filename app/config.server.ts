@@ -41,6 +41,41 @@ const schema = z.object({
     .enum(["true", "false"])
     .default("true")
     .transform((value) => value === "true"),
+  /**
+   * The address people reach this instance at (scheme, host, port; no path). Issuers of the
+   * embedded identity provider and the redirect addresses of sign-in derive from it.
+   * Default: http://{CIVITAS_DOMAIN}:{PORT}.
+   */
+  CIVITAS_PUBLIC_URL: z
+    .string()
+    .url()
+    .optional()
+    .refine((value) => value === undefined || /^https?:\/\/[^/?#]+\/?$/.test(value), {
+      message: "must be an http(s) origin such as https://civitas.example (no path, query or fragment)",
+    })
+    .transform((value) => value?.replace(/\/$/, "")),
+  /**
+   * A real Keycloak (26) holding the realms, e.g. https://sso.example. Unset: Civitas serves its
+   * embedded Keycloak-compatible provider at /realms/{realm}.
+   */
+  KEYCLOAK_URL: z
+    .string()
+    .url()
+    .optional()
+    .transform((value) => value?.replace(/\/+$/, "")),
+  /** Keycloak admin API credentials (a client in the master realm with the `admin` role). */
+  KEYCLOAK_ADMIN_CLIENT_ID: z.string().min(1).optional(),
+  KEYCLOAK_ADMIN_CLIENT_SECRET: z.string().min(1).optional(),
+  /**
+   * `allow` lets the embedded provider run with NODE_ENV=production (an evaluation instance).
+   * Without it, production mode with no KEYCLOAK_URL refuses to start.
+   */
+  CIVITAS_EMBEDDED_IDP: z.enum(["allow"]).optional(),
+  /**
+   * Secret(s) signing session and CSRF cookies, comma-separated, newest first (rotation).
+   * Unset: generated once and kept in the database.
+   */
+  CIVITAS_SESSION_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
 });
 
 export type Config = z.infer<typeof schema>;
@@ -69,6 +104,12 @@ export function platformDomain(given?: string): string {
   const domain = normalisePlatformDomain(given);
   if (domain === null) throw new Error(`Not a platform domain: ${JSON.stringify(given)}`);
   return domain;
+}
+
+/** The instance's public origin: CIVITAS_PUBLIC_URL, else http://{CIVITAS_DOMAIN}:{PORT}. */
+export function publicUrl(): string {
+  const env = config();
+  return env.CIVITAS_PUBLIC_URL ?? `http://${env.CIVITAS_DOMAIN}:${env.PORT}`;
 }
 
 /** Tests change the environment between suites; this forgets what was read. */

@@ -126,8 +126,31 @@ describe("Prisma schema and migrated database", () => {
       })
       .sort((a, b) => a.table.localeCompare(b.table));
     expect(rows).toEqual(expected);
+    const withTenant = new Set(
+      (
+        await database.owner.query<{ table: string }>(
+          `SELECT table_name AS "table" FROM information_schema.columns WHERE table_schema = 'public' AND column_name = 'tenant_id'`,
+        )
+      ).map((row) => row.table),
+    );
+    expect(withTenant.size).toBeGreaterThan(0);
+    // A table without tenant_id is platform data reachable only as app_admin: it must be named
+    // here on purpose, so that a city's table cannot be added without one by accident.
+    const platformTables = [
+      "cities",
+      "identity_clients",
+      "identity_payloads",
+      "identity_realms",
+      "identity_signing_keys",
+      "identity_users",
+      "instance_secrets",
+      "operator_sessions",
+      "platform_audit_events",
+      "platform_operators",
+    ];
     for (const { table, columns } of rows) {
-      if (table !== "cities" && table !== "platform_operators") expect(columns[0], table).toBe("tenant_id");
+      if (withTenant.has(table)) expect(columns[0], table).toBe("tenant_id");
+      else expect(platformTables, `${table} has no tenant_id and is not a known platform table`).toContain(table);
     }
   });
 });

@@ -6,7 +6,10 @@ export type TestCity = { id: string; slug: string; userId: string };
 
 let counter = 0;
 
-/** A city with one domain, one user (admin), one plugin installation and one audit event. */
+/**
+ * A city with one domain, one user (admin), one plugin installation, one audit event, one API
+ * client and one session: a row in every table a city owns.
+ */
 export async function createCity(
   database: Database,
   overrides: { slug?: string; status?: "active" | "suspended" } = {},
@@ -34,6 +37,12 @@ export async function createCity(
       },
     });
     await tx.membership.create({ data: { tenantId: id, userId, role: "admin" } });
+    await tx.apiClient.create({
+      data: { tenantId: id, id: randomUUID(), clientId: `client-${id.slice(0, 8)}`, name: "Integration", scopes: ["read"], createdBy: userId },
+    });
+    await tx.session.create({
+      data: { tenantId: id, id: `session-${randomUUID()}`, userId, data: {}, expiresAt: new Date(Date.now() + 3_600_000) },
+    });
   }, database);
   return { id, slug, userId };
 }

@@ -1,0 +1,42 @@
+// One interface in front of whichever provider holds the realms: a real Keycloak (KEYCLOAK_URL
+// set) through its admin API, or the embedded Keycloak-compatible provider. Everything else in
+// Civitas (onboarding, sign-in, token checks, API clients) talks to this interface only.
+import type { JWTVerifyGetKey } from "jose";
+import type { ApiScope, RealmSpec } from "./realm";
+
+export type IdentityUserSpec = {
+  username: string;
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  locale?: string;
+  /** Only for the embedded provider's demo users and tests; Keycloak users set their own. */
+  password?: string;
+  realmRoles?: string[];
+};
+
+export type IdentityBackend = {
+  readonly kind: "embedded" | "keycloak";
+  /** The issuer of a realm's tokens: `{base}/realms/{realm}`. */
+  issuer(realm: string): string;
+  /**
+   * Keys that verify a realm's tokens (jose). Callers ask only for realms on the allow-list
+   * built from the city table; an implementation never derives a key URL from a token.
+   */
+  verificationKeys(realm: string): JWTVerifyGetKey;
+  /**
+   * Creates the realm when missing (clients civitas-web and civitas-js, realm roles, the
+   * read/write scopes, the civitas-api audience) and brings an existing one up to date with
+   * `spec` (redirect addresses, names, locales, web client secret). Idempotent.
+   */
+  ensureRealm(spec: RealmSpec): Promise<{ created: boolean }>;
+  /** Creates or updates a user (roles are added, never removed). Returns the provider's id. */
+  ensureUser(realm: string, user: IdentityUserSpec): Promise<{ id: string; created: boolean }>;
+  /** Registers a machine client (client credentials) and returns its secret, shown once. */
+  createMachineClient(
+    realm: string,
+    client: { clientId: string; name: string; scopes: ApiScope[] },
+  ): Promise<{ clientSecret: string }>;
+  /** Removes a machine client: it can get no new token. Missing is not an error. */
+  deleteMachineClient(realm: string, clientId: string): Promise<void>;
+};
