@@ -11,6 +11,8 @@ import { config } from "./app/config.server";
 import { closeDatabase, getDatabase } from "./app/db/database.server";
 import { migrate } from "./app/db/migrate.server";
 import { createApp, remixHandler } from "./app/http.server";
+import { identity, setIdentity } from "./app/identity/identity.server";
+import { provisionIdentity } from "./app/identity/provision.server";
 import { applyCityFiles } from "./app/tenancy/city-files.server";
 
 const DEV = process.argv.includes("--dev");
@@ -33,7 +35,17 @@ async function prepareDatabase(): Promise<void> {
   log(`database: ${database.kind === "pglite" ? `embedded PGlite in ${env.CIVITAS_DATA_DIR}` : "PostgreSQL"}`);
   const report = await migrate(database.owner, { log });
   if (report.applied.length === 0) log("migrations: up to date");
-  if (!env.CIVITAS_SEED_ON_START) return;
+  if (env.CIVITAS_SEED_ON_START) await applyTenantFiles();
+  await prepareIdentity();
+}
+
+async function prepareIdentity(): Promise<void> {
+  const env = config();
+  await provisionIdentity({ backend: identity().backend, tenantsDir: env.CIVITAS_TENANTS_DIR, demoUsers: env.CIVITAS_SEED_ON_START, log });
+}
+
+async function applyTenantFiles(): Promise<void> {
+  const env = config();
   const cities = await applyCityFiles({ dir: env.CIVITAS_TENANTS_DIR, mode: "create-missing" });
   log(
     `city files (${env.CIVITAS_TENANTS_DIR}): ` +
@@ -101,6 +113,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(async () => {
+      await setIdentity(undefined).catch((error: unknown) => console.error("civitas: closing identity:", error));
       await closeDatabase().catch((error: unknown) => console.error("civitas: closing the database:", error));
       log("stopped");
       process.exit(0);

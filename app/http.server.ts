@@ -8,6 +8,8 @@ import type { ServerBuild } from "@remix-run/node";
 import compression from "compression";
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from "express";
 import morgan from "morgan";
+import { csrfSeed } from "./auth/csrf.server";
+import { identityRoutes } from "./identity/identity.server";
 import { createLoadContext } from "./load-context.server";
 import { normaliseHost } from "./tenancy/host.server";
 
@@ -36,6 +38,10 @@ export function createApp({ handler, trustProxy, publicDir = "public", logReques
   // Fingerprinted assets never change under one name.
   app.use("/build", express.static(`${publicDir}/build`, { immutable: true, maxAge: "1y", index: false }));
   app.use(express.static(publicDir, { maxAge: "1h", index: false }));
+  // The embedded OpenID provider (/realms/{realm}/...), when no real Keycloak is configured.
+  app.use(identityRoutes);
+  app.use(refuseCrossOriginWrites);
+  app.use(csrfSeed);
   app.all("*", handler);
   app.use(handleUnexpected);
   return app;
@@ -46,7 +52,12 @@ export function remixHandler(build: ServerBuild): RequestHandler {
     build,
     mode: build.mode,
     getLoadContext: (req, res) =>
-      createLoadContext({ host: req.hostname, pathname: req.path, requestId: String(res.locals.requestId) }),
+      createLoadContext({
+        host: req.hostname,
+        pathname: req.path,
+        requestId: String(res.locals.requestId),
+        csrfSeed: String(res.locals.csrfSeed),
+      }),
   });
 }
 
@@ -131,6 +142,28 @@ const checkRequest: RequestHandler = (req, res, next) => {
     return badRequest(res, "invalid host or port");
   }
   next();
+};
+
+const SAFE_METHODS: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A browser's cross-origin POST (or PUT, DELETE...) to a page is refused with a 403, before the
+ * action runs: the first line against cross-site request forgery (forms also carry a token, see
+ * app/auth/csrf.server.ts), and an answer where Remix's own check would fail with a 500. The
+ * comparison is Remix's: the Origin's host against X-Forwarded-Host (when trusted) or Host.
+ */
+const refuseCrossOriginWrites: RequestHandler = (req, res, next) => {
+  const origin = req.get("origin");
+  if (SAFE_METHODS.has(req.method) || origin === undefined) return next();
+  const host = req.get("x-forwarded-host")?.split(",")[0]?.trim() || req.get("host");
+  let originHost: string | null = null;
+  try {
+    originHost = origin === "null" ? null : new URL(origin).host;
+  } catch {
+    originHost = null;
+  }
+  if (originHost !== null && originHost === host) return next();
+  res.status(403).type("text/plain").send("Forbidden: cross-origin submission\n");
 };
 
 const handleUnexpected: ErrorRequestHandler = (error, req, res, next) => {

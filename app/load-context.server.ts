@@ -8,15 +8,18 @@ declare module "@remix-run/node" {
   interface AppLoadContext {
     requestId: string;
     tenant: TenantResolution;
+    /** This browser's CSRF seed (see app/auth/csrf.server.ts); forms sign it. */
+    csrfSeed: string;
   }
 }
 
 export type LoadContextInput = TenantSelector & {
   requestId: string;
+  csrfSeed: string;
   /** Defaults to the process resolver; tests pass one bound to their database. */
   resolve?: (selector: TenantSelector) => Promise<TenantResolution>;
 };
 
-export async function createLoadContext({ host, pathname, requestId, resolve = resolveTenant }: LoadContextInput) {
-  return { requestId, tenant: await resolve({ host, pathname }) };
+export async function createLoadContext({ host, pathname, requestId, csrfSeed, resolve = resolveTenant }: LoadContextInput) {
+  return { requestId, csrfSeed, tenant: await resolve({ host, pathname }) };
 }

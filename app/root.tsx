@@ -2,6 +2,7 @@
 // in the city's colours, main landmark, footer), and the 404 / 503 / error pages.
 import type { HeadersFunction, LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import {
+  Form,
   isRouteErrorResponse,
   Link,
   Links,
@@ -10,10 +11,13 @@ import {
   Scripts,
   ScrollRestoration,
   useRouteError,
+  useLocation,
   useRouteLoaderData,
 } from "@remix-run/react";
 import { useMemo, type CSSProperties, type ReactNode } from "react";
 import { I18nextProvider, useTranslation } from "react-i18next";
+import { accountFor, type Account } from "~/auth/account.server";
+import { CSRF_FIELD } from "~/auth/csrf";
 import { createI18n } from "~/i18n/i18n";
 import { PLATFORM_NAME } from "~/site";
 import { siteFor } from "~/site.server";
@@ -26,7 +30,7 @@ export const links: LinksFunction = () => [
 ];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  return siteFor(request, context);
+  return { ...siteFor(request, context), ...(await accountFor(request, context)) };
 }
 
 // Error responses bring their own headers (no-store; Retry-After on a suspended city).
@@ -44,6 +48,8 @@ export const meta: MetaFunction<typeof loader> = ({ data, error }) => {
   const title =
     status === 404
       ? t("error.missing.title")
+      : status === 403
+        ? t("error.forbidden.title")
       : status === 503
         ? t("error.unavailable.title")
         : t("error.unexpected.title");
@@ -81,6 +87,7 @@ export function Layout({ children }: { children: ReactNode }) {
             nameLang={site && site.nameLocale !== locale ? site.nameLocale : undefined}
             homeHref={site?.homeHref ?? "/"}
             logoUrl={brand?.logoUrl ?? null}
+            account={site ?? null}
           >
             {children}
           </SiteFrame>
@@ -97,10 +104,38 @@ type SiteFrameProps = {
   nameLang: string | undefined;
   homeHref: string;
   logoUrl: string | null;
+  account: Account | null;
   children: ReactNode;
 };
 
-function SiteFrame({ name, nameLang, homeHref, logoUrl, children }: SiteFrameProps) {
+function AccountMenu({ account }: { account: Account }) {
+  const { t } = useTranslation();
+  const location = useLocation();
+  if (account.viewer && account.signOutHref) {
+    return (
+      <div className="account">
+        <span className="account__name">{t("auth.signedInAs", { name: account.viewer.name })}</span>
+        <Form method="post" action={account.signOutHref} reloadDocument className="account__form">
+          <input type="hidden" name={CSRF_FIELD} value={account.csrf} />
+          <button type="submit" className="account__button">
+            {t("auth.signOut")}
+          </button>
+        </Form>
+      </div>
+    );
+  }
+  if (!account.signInHref) return null;
+  const returnTo = `${location.pathname}${location.search}`;
+  return (
+    <div className="account">
+      <a className="account__link" href={`${account.signInHref}?returnTo=${encodeURIComponent(returnTo)}`}>
+        {t("auth.signIn")}
+      </a>
+    </div>
+  );
+}
+
+function SiteFrame({ name, nameLang, homeHref, logoUrl, account, children }: SiteFrameProps) {
   const { t } = useTranslation();
   return (
     <>
@@ -114,6 +149,7 @@ function SiteFrame({ name, nameLang, homeHref, logoUrl, children }: SiteFramePro
             {logoUrl ? <img className="site-header__logo" src={logoUrl} alt="" /> : null}
             <span lang={nameLang}>{name}</span>
           </Link>
+          {account ? <AccountMenu account={account} /> : null}
         </div>
       </header>
       <main id="main" className="container site-main" tabIndex={-1}>
@@ -141,6 +177,17 @@ export function ErrorBoundary() {
       <div className="prose">
         <h1>{t("error.missing.title")}</h1>
         <p>{t("error.missing.body")}</p>
+        <p>
+          <Link to={site?.homeHref ?? "/"}>{t("error.missing.home")}</Link>
+        </p>
+      </div>
+    );
+  }
+  if (status === 403) {
+    return (
+      <div className="prose">
+        <h1>{t("error.forbidden.title")}</h1>
+        <p>{t("error.forbidden.body")}</p>
         <p>
           <Link to={site?.homeHref ?? "/"}>{t("error.missing.home")}</Link>
         </p>

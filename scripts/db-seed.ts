@@ -6,6 +6,8 @@ import { closeDatabase, getDatabase } from "../app/db/database.server";
 import { MigrationError, migrate } from "../app/db/migrate.server";
 import { CityFileError } from "../app/tenancy/city-file.server";
 import { applyCityFiles } from "../app/tenancy/city-files.server";
+import { identity, setIdentity } from "../app/identity/identity.server";
+import { provisionIdentity } from "../app/identity/provision.server";
 
 const list = (slugs: string[]) => (slugs.length === 0 ? "none" : slugs.join(", "));
 
@@ -18,10 +20,12 @@ try {
   console.log(`  created:   ${list(report.created)}`);
   console.log(`  updated:   ${list(report.updated)}`);
   console.log(`  unchanged: ${list(report.unchanged)}`);
+  await provisionIdentity({ backend: identity().backend, database, tenantsDir: dir, demoUsers: true, log: (line) => console.log(line) });
 } catch (error) {
   // Expected failures are the reader's to fix: the message is enough, a stack trace is noise.
   console.error(error instanceof CityFileError || error instanceof MigrationError ? error.message : error);
   process.exitCode = 1;
 } finally {
+  await setIdentity(undefined).catch(() => undefined);
   await closeDatabase();
 }

@@ -1,5 +1,6 @@
 // `npm start`: builds when build/ is missing or older than the sources, then runs the bundled
 // server in this process (so signals reach it directly) with NODE_ENV=production unless set.
+// With NODE_ENV unset and no KEYCLOAK_URL it is an evaluation instance (embedded provider).
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
@@ -39,5 +40,14 @@ if (!buildIsCurrent()) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-process.env.NODE_ENV ??= "production";
+if (process.env.NODE_ENV === undefined) {
+  process.env.NODE_ENV = "production";
+  // `npm start` with nothing configured is the evaluation instance the README promises: it signs
+  // people in with the embedded provider. A deployment that sets NODE_ENV=production itself gets
+  // no such default and must name KEYCLOAK_URL (or opt in with CIVITAS_EMBEDDED_IDP=allow).
+  if (!process.env.KEYCLOAK_URL && process.env.CIVITAS_EMBEDDED_IDP === undefined) {
+    process.env.CIVITAS_EMBEDDED_IDP = "allow";
+    console.log("civitas: evaluation mode: embedded identity provider with demo users (set KEYCLOAK_URL for production)");
+  }
+}
 await import(pathToFileURL(path.join(root, "build/server.js")).href);

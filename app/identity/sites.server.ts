@@ -2,6 +2,7 @@
 // the realm's clients are built from these, so sign-in works at {slug}.{domain}, at the city's
 // own domains and at {public URL}/{slug}, and nowhere else.
 import { platformDomain, publicUrl } from "../config.server";
+import { SUPPORTED_LOCALES } from "../i18n/locales";
 import { withPlatformAdmin, type Database } from "../db/database.server";
 import { PLATFORM_REALM, type RealmSite, type RealmSpec } from "./realm";
 
@@ -42,7 +43,7 @@ export async function realmSpec(
         tenantId: null,
         displayName: { en: "Civitas" },
         defaultLocale: "en",
-        enabledLocales: ["en", "fr", "es", "de", "it", "pt", "nl", "hu", "ar", "zh"],
+        enabledLocales: [...SUPPORTED_LOCALES],
         webClientSecret: record.webClientSecret,
         sites: platformSites(options),
       };

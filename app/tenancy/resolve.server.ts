@@ -26,6 +26,8 @@ export type ResolvedCity = {
   enabledLocales: string[];
   timeZone: string;
   branding: CityBranding;
+  /** The realm holding this city's identities (Keycloak's, or the embedded provider's). */
+  identityRealm: string;
 };
 
 export type TenantResolution =
@@ -67,6 +69,7 @@ const CITY_COLUMNS = {
   enabledLocales: true,
   timeZone: true,
   branding: true,
+  identityRealm: true,
 } as const;
 
 type CityRow = {
@@ -78,6 +81,7 @@ type CityRow = {
   enabledLocales: string[];
   timeZone: string;
   branding: unknown;
+  identityRealm: string;
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -104,6 +108,7 @@ function toResolvedCity(row: CityRow): ResolvedCity {
     defaultLocale: row.defaultLocale,
     enabledLocales: [...row.enabledLocales],
     timeZone: row.timeZone,
+    identityRealm: row.identityRealm,
     branding: {
       primaryColor: colour(branding.primaryColor, DEFAULT_BRANDING.primaryColor),
       accentColor: colour(branding.accentColor, DEFAULT_BRANDING.accentColor),

@@ -6,16 +6,25 @@ import { withPlatformAdmin } from "../../app/db/database.server";
 import { createLoadContext } from "../../app/load-context.server";
 import type { TenantResolver } from "../../app/tenancy/resolve.server";
 
+/** The CSRF seed loaders see in tests (a well-formed one; send it as the civitas_csrf cookie). */
+export const TEST_CSRF_SEED = "t".repeat(43);
+
 export type LoaderArgs = { request: Request; context: AppLoadContext; params: Record<string, string> };
 
 export async function loaderArgs(
   resolver: TenantResolver,
   url: string,
-  options: { params?: Record<string, string>; headers?: Record<string, string> } = {},
+  options: { params?: Record<string, string>; headers?: Record<string, string>; method?: string; body?: BodyInit } = {},
 ): Promise<LoaderArgs> {
-  const request = new Request(url, { headers: options.headers });
+  const request = new Request(url, { headers: options.headers, method: options.method, body: options.body });
   const { host, pathname } = new URL(url);
-  const context = await createLoadContext({ host, pathname, requestId: "test-request", resolve: resolver.resolve });
+  const context = await createLoadContext({
+    host,
+    pathname,
+    requestId: "test-request",
+    csrfSeed: TEST_CSRF_SEED,
+    resolve: resolver.resolve,
+  });
   return { request, context, params: options.params ?? {} };
 }
 

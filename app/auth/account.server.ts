@@ -1,0 +1,66 @@
+// What every page knows about the visitor: who is signed in (if anyone), where to sign in and
+// out, and the CSRF token its forms carry.
+import type { AppLoadContext } from "@remix-run/node";
+import { identity } from "../identity/identity.server";
+import { csrfToken } from "./csrf.server";
+import type { Principal } from "./principal.server";
+import { webScope } from "./sign-in.server";
+import { currentSession, type WebScope, type WebSession } from "./web-session.server";
+
+export type Viewer = {
+  name: string;
+  kind: "user" | "operator";
+  roles: string[];
+};
+
+export type Account = {
+  viewer: Viewer | null;
+  csrf: string;
+  /** null where nobody can sign in (an unknown city's 404 page). */
+  signInHref: string | null;
+  signOutHref: string | null;
+};
+
+function scopeOf(context: AppLoadContext): WebScope | null {
+  try {
+    return webScope(context, {});
+  } catch {
+    return null;
+  }
+}
+
+function viewerOf(session: WebSession): Viewer {
+  const { verified, principal } = session;
+  const name = verified.name ?? verified.username ?? verified.email ?? verified.subject;
+  const roles = principal.kind === "user" ? [...principal.roles] : principal.kind === "operator" ? ["operator"] : [];
+  return { name, kind: principal.kind === "operator" ? "operator" : "user", roles };
+}
+
+/** The session of this request's scope, or null; never throws for a broken session. */
+export async function sessionOf(request: Request, context: AppLoadContext): Promise<WebSession | null> {
+  const scope = scopeOf(context);
+  if (!scope) return null;
+  try {
+    return await currentSession(request, scope, { identity: identity() });
+  } catch (error) {
+    console.error(`[${context.requestId}] reading the session failed:`, error);
+    return null;
+  }
+}
+
+export async function accountFor(request: Request, context: AppLoadContext): Promise<Account> {
+  const scope = scopeOf(context);
+  const session = scope ? await sessionOf(request, context) : null;
+  return {
+    viewer: session ? viewerOf(session) : null,
+    csrf: await csrfToken(context.csrfSeed),
+    signInHref: scope ? `${scope.basePath}/auth/login` : null,
+    signOutHref: scope ? `${scope.basePath}/auth/logout` : null,
+  };
+}
+
+/** The principal of this request's session (anonymous when none). */
+export async function principalOf(request: Request, context: AppLoadContext): Promise<Principal> {
+  const session = await sessionOf(request, context);
+  return session?.principal ?? { kind: "anonymous" };
+}

@@ -1,0 +1,171 @@
+// A city's members and their roles: staff read the list, admins grant and revoke staff and admin.
+// Everyone is a resident (that role is never granted or revoked here), and a city always keeps
+// at least one admin. Every change is audited with the roles before and after.
+import { z } from "zod";
+import { recordAudit } from "../audit/audit.server";
+import { withTenant, type Tx } from "../db/database.server";
+import { auditActor, type ServiceContext } from "./principal.server";
+import { Conflict, NotFound, parseInput } from "./errors";
+import { CITY_ROLES, requireCityPermission, type CityRole, type Principal } from "./permissions";
+
+export type Member = {
+  userId: string;
+  email: string | null;
+  displayName: string | null;
+  locale: string | null;
+  roles: CityRole[];
+  createdAt: Date;
+};
+
+export type MemberPage = { members: Member[]; nextCursor: string | null };
+
+export type RoleChange = { userId: string; role: "staff" | "admin"; roles: CityRole[]; changed: boolean };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const sortRoles = (roles: Iterable<string>): CityRole[] => CITY_ROLES.filter((role) => [...roles].includes(role));
+
+const listSchema = z
+  .object({
+    role: z.enum(CITY_ROLES, { error: "must be resident, staff or admin" }).optional(),
+    limit: z.number({ error: "must be a number" }).int().min(1).max(200, { error: "must be at most 200" }).optional(),
+    cursor: z.string().regex(UUID, { error: "is not a cursor of this list" }).optional(),
+  })
+  .strict();
+
+/**
+ * The city's people with their roles, a page at a time (ordered by id; `cursor` is the last id
+ * of the previous page). `role` keeps only those holding it.
+ */
+export async function listMembers(
+  principal: Principal,
+  input: { role?: CityRole; limit?: number; cursor?: string } = {},
+  context: ServiceContext = {},
+): Promise<MemberPage> {
+  const { tenantId } = requireCityPermission(principal, context.tenantId, "members.read");
+  const { role, limit = 50, cursor } = parseInput(listSchema, input);
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const rows = await tx.user.findMany({
+        where: {
+          tenantId,
+          ...(role && { memberships: { some: { role } } }),
+          ...(cursor && { id: { gt: cursor } }),
+        },
+        select: {
+          id: true,
+          email: true,
+          displayName: true,
+          locale: true,
+          createdAt: true,
+          memberships: { select: { role: true } },
+        },
+        orderBy: { id: "asc" },
+        take: limit + 1,
+      });
+      const page = rows.slice(0, limit);
+      return {
+        members: page.map((row) => ({
+          userId: row.id,
+          email: row.email,
+          displayName: row.displayName,
+          locale: row.locale,
+          roles: sortRoles(["resident", ...row.memberships.map((m) => m.role)]),
+          createdAt: row.createdAt,
+        })),
+        nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+      };
+    },
+    context.database,
+  );
+}
+
+const changeSchema = z
+  .object({
+    userId: z.string({ error: "must be a user id" }),
+    role: z.enum(["staff", "admin"], { error: "must be staff or admin" }),
+  })
+  .strict();
+
+type ChangeInput = { userId: string; role: "staff" | "admin" };
+
+async function rolesOf(tx: Tx, tenantId: string, userId: string): Promise<CityRole[] | null> {
+  const user = await tx.user.findFirst({
+    where: { tenantId, id: userId },
+    select: { memberships: { select: { role: true } } },
+  });
+  return user ? sortRoles(["resident", ...user.memberships.map((m) => m.role)]) : null;
+}
+
+/** Gives a person of this city the staff or admin role (already held: nothing changes). */
+export async function grantRole(principal: Principal, input: ChangeInput, context: ServiceContext = {}): Promise<RoleChange> {
+  const actor = requireCityPermission(principal, context.tenantId, "members.manage");
+  const { tenantId } = actor;
+  const { userId, role } = parseInput(changeSchema, input);
+  // Not a UUID: no such user (and another city's user is not found either, RLS and the where).
+  if (!UUID.test(userId)) throw new NotFound("user");
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const before = await rolesOf(tx, tenantId, userId);
+      if (!before) throw new NotFound("user");
+      const { count } = await tx.membership.createMany({ data: [{ tenantId, userId, role }], skipDuplicates: true });
+      if (count === 0) return { userId, role, roles: before, changed: false };
+      const after = sortRoles([...before, role]);
+      await recordAudit(tx, tenantId, {
+        actor: auditActor(actor),
+        action: "membership.role_granted",
+        subject: { type: "user", id: userId },
+        before: { roles: before },
+        after: { roles: after },
+        requestId: context.requestId,
+      });
+      return { userId, role, roles: after, changed: true };
+    },
+    context.database,
+  );
+}
+
+/**
+ * Takes the staff or admin role from a person of this city (not held: nothing changes). The
+ * last admin keeps theirs: a city without an admin could not be administered.
+ */
+export async function revokeRole(principal: Principal, input: ChangeInput, context: ServiceContext = {}): Promise<RoleChange> {
+  const actor = requireCityPermission(principal, context.tenantId, "members.manage");
+  const { tenantId } = actor;
+  const { userId, role } = parseInput(changeSchema, input);
+  if (!UUID.test(userId)) throw new NotFound("user");
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const before = await rolesOf(tx, tenantId, userId);
+      if (!before) throw new NotFound("user");
+      if (role === "admin") {
+        // Lock the admin rows: of two admins removing each other at once, the second waits for
+        // the first, then sees one admin left and is refused.
+        const admins = await tx.$queryRaw<{ user_id: string }[]>`
+          SELECT user_id::text FROM memberships
+           WHERE tenant_id = ${tenantId}::uuid AND role = 'admin'
+             FOR UPDATE`;
+        const isAdmin = admins.some((admin) => admin.user_id === userId.toLowerCase());
+        if (isAdmin && admins.length === 1) {
+          throw new Conflict("last_admin", "A city needs at least one admin: grant the role to someone else first.");
+        }
+      }
+      const { count } = await tx.membership.deleteMany({ where: { tenantId, userId, role } });
+      if (count === 0) return { userId, role, roles: before, changed: false };
+      const after = before.filter((held) => held !== role);
+      await recordAudit(tx, tenantId, {
+        actor: auditActor(actor),
+        action: "membership.role_revoked",
+        subject: { type: "user", id: userId },
+        before: { roles: before },
+        after: { roles: after },
+        requestId: context.requestId,
+      });
+      return { userId, role, roles: after, changed: true };
+    },
+    context.database,
+  );
+}

@@ -1,0 +1,228 @@
+// Signed-in browsers. The cookie holds a random token; the database holds its SHA-256 and the
+// tokens the provider issued, so a stolen copy of the table signs nobody in, and a session can
+// be ended server-side. A city's sessions live in that city's rows (RLS); operators' sessions
+// in a platform table. Sessions end after IDLE_SECONDS without use or ABSOLUTE_SECONDS in all,
+// and the access token inside is refreshed shortly before it expires.
+import { createHash, randomBytes } from "node:crypto";
+import { createCookie, type Cookie } from "@remix-run/node";
+import * as oidc from "openid-client";
+import { withPlatformAdmin, withTenant, type Database } from "../db/database.server";
+import type { Identity } from "../identity/identity.server";
+import { PLATFORM_REALM } from "../identity/realm";
+import { TokenRejected } from "./errors";
+import { principalFromToken, type Principal } from "./principal.server";
+import { relyingParty } from "./relying-party.server";
+import type { VerifiedToken } from "./verify.server";
+
+export const SESSION_COOKIE = "civitas_session";
+/** Operators' cookie has its own name: on the platform host its path (/) covers every city's. */
+export const OPERATOR_SESSION_COOKIE = "civitas_operator_session";
+/** A session unused this long is over (Keycloak's default SSO idle timeout). */
+export const IDLE_SECONDS = 30 * 60;
+/** ...and any session is over after this long (Keycloak's default SSO max lifespan). */
+export const ABSOLUTE_SECONDS = 10 * 60 * 60;
+/** Refresh the access token when it has less than this left. */
+const REFRESH_MARGIN_MS = 30_000;
+/** Record use at most this often (a write per page view would be wasteful). */
+const TOUCH_EVERY_MS = 60_000;
+
+/** Where a session belongs: one city (its realm), or the platform (operators). */
+export type WebScope =
+  | { kind: "city"; tenantId: string; realm: string; basePath: string }
+  | { kind: "platform"; realm: typeof PLATFORM_REALM; basePath: "" };
+
+export type SessionTokens = {
+  accessToken: string;
+  refreshToken: string | null;
+  idToken: string | null;
+  /** epoch milliseconds */
+  accessExpiresAt: number;
+};
+
+export type WebSession = {
+  principal: Principal;
+  verified: VerifiedToken;
+  tokens: SessionTokens;
+  /** SHA-256 of the cookie token: the row's id. */
+  id: string;
+};
+
+type StoredSession = { ownerId: string; tokens: SessionTokens; expiresAt: Date; updatedAt: Date };
+
+type SessionStore = {
+  insert(id: string, ownerId: string, tokens: SessionTokens, expiresAt: Date): Promise<void>;
+  find(id: string): Promise<StoredSession | null>;
+  update(id: string, tokens: SessionTokens): Promise<void>;
+  touch(id: string): Promise<void>;
+  remove(id: string): Promise<void>;
+};
+
+const asTokens = (value: unknown) => value as SessionTokens;
+
+function storeFor(scope: WebScope, database?: Database): SessionStore {
+  if (scope.kind === "city") {
+    const { tenantId } = scope;
+    const run = <T>(work: Parameters<typeof withTenant<T>>[1]) => withTenant(tenantId, work, database);
+    return {
+      insert: (id, userId, tokens, expiresAt) =>
+        run(async (tx) => {
+          await tx.session.create({ data: { tenantId, id, userId, data: tokens, expiresAt } });
+        }),
+      find: (id) =>
+        run(async (tx) => {
+          const row = await tx.session.findUnique({ where: { tenantId_id: { tenantId, id } } });
+          return row && { ownerId: row.userId, tokens: asTokens(row.data), expiresAt: row.expiresAt, updatedAt: row.updatedAt };
+        }),
+      update: (id, tokens) =>
+        run(async (tx) => {
+          await tx.session.updateMany({ where: { tenantId, id }, data: { data: tokens } });
+        }),
+      touch: (id) =>
+        run(async (tx) => {
+          await tx.session.updateMany({ where: { tenantId, id }, data: { updatedAt: new Date() } });
+        }),
+      remove: (id) =>
+        run(async (tx) => {
+          await tx.session.deleteMany({ where: { tenantId, id } });
+        }),
+    };
+  }
+  const run = <T>(work: Parameters<typeof withPlatformAdmin<T>>[0]) => withPlatformAdmin(work, database);
+  return {
+    insert: (id, operatorId, tokens, expiresAt) =>
+      run(async (tx) => {
+        await tx.operatorSession.create({ data: { id, operatorId, data: tokens, expiresAt } });
+      }),
+    find: (id) =>
+      run(async (tx) => {
+        const row = await tx.operatorSession.findUnique({ where: { id } });
+        return row && { ownerId: row.operatorId, tokens: asTokens(row.data), expiresAt: row.expiresAt, updatedAt: row.updatedAt };
+      }),
+    update: (id, tokens) =>
+      run(async (tx) => {
+        await tx.operatorSession.updateMany({ where: { id }, data: { data: tokens } });
+      }),
+    touch: (id) =>
+      run(async (tx) => {
+        await tx.operatorSession.updateMany({ where: { id }, data: { updatedAt: new Date() } });
+      }),
+    remove: (id) =>
+      run(async (tx) => {
+        await tx.operatorSession.deleteMany({ where: { id } });
+      }),
+  };
+}
+
+// --- Cookie ---------------------------------------------------------------------------------
+
+/** Secure on https, and in production away from the developer's own machine. */
+export function secureCookies(request: Request): boolean {
+  const url = new URL(request.url);
+  if (url.protocol === "https:") return true;
+  const local = url.hostname === "localhost" || url.hostname.endsWith(".localhost") || url.hostname === "127.0.0.1";
+  return process.env.NODE_ENV === "production" && !local;
+}
+
+/** The session cookie of a scope: on the platform host, each city's path has its own. */
+export function sessionCookie(request: Request, scope: WebScope): Cookie {
+  return createCookie(scope.kind === "platform" ? OPERATOR_SESSION_COOKIE : SESSION_COOKIE, {
+    httpOnly: true,
+    // Lax: the provider sends the browser back to the callback with a top-level GET.
+    sameSite: "lax",
+    secure: secureCookies(request),
+    path: scope.basePath || "/",
+  });
+}
+
+const hash = (token: string) => createHash("sha256").update(token).digest("base64url");
+
+function expectedFor(scope: WebScope) {
+  return scope.kind === "city" ? { tenantId: scope.tenantId } : ({ platform: true } as const);
+}
+
+// --- Sessions -------------------------------------------------------------------------------
+
+export type SessionDeps = { identity: Identity; database?: Database };
+
+/** Starts a session for a signed-in owner (a user at a city, an operator) and returns Set-Cookie. */
+export async function startSession(
+  request: Request,
+  scope: WebScope,
+  ownerId: string,
+  tokens: SessionTokens,
+  { database }: { database?: Database } = {},
+): Promise<string> {
+  const token = randomBytes(32).toString("base64url");
+  await storeFor(scope, database).insert(hash(token), ownerId, tokens, new Date(Date.now() + ABSOLUTE_SECONDS * 1000));
+  return sessionCookie(request, scope).serialize(token, { maxAge: ABSOLUTE_SECONDS });
+}
+
+async function readToken(request: Request, scope: WebScope): Promise<string | null> {
+  const value: unknown = await sessionCookie(request, scope).parse(request.headers.get("Cookie"));
+  return typeof value === "string" && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : null;
+}
+
+async function refreshed(scope: WebScope, tokens: SessionTokens, deps: SessionDeps): Promise<SessionTokens | null> {
+  if (!tokens.refreshToken) return null;
+  try {
+    const rp = await relyingParty(scope.realm, deps);
+    const response = await oidc.refreshTokenGrant(rp.configuration, tokens.refreshToken);
+    return {
+      accessToken: response.access_token,
+      refreshToken: response.refresh_token ?? tokens.refreshToken,
+      idToken: response.id_token ?? tokens.idToken,
+      accessExpiresAt: Date.now() + (response.expires_in ?? 60) * 1000,
+    };
+  } catch {
+    // Refused (session ended at the provider, user disabled) or unreachable: signed out.
+    return null;
+  }
+}
+
+/**
+ * The session this request carries, or null (none, expired, ended at the provider, or its
+ * token no longer verifies). The access token is refreshed when about to expire and checked on
+ * every request with the same verifier as API bearer tokens.
+ */
+export async function currentSession(request: Request, scope: WebScope, deps: SessionDeps): Promise<WebSession | null> {
+  const token = await readToken(request, scope);
+  if (!token) return null;
+  const id = hash(token);
+  const store = storeFor(scope, deps.database);
+  const stored = await store.find(id);
+  if (!stored) return null;
+  const now = Date.now();
+  if (stored.expiresAt.getTime() <= now || stored.updatedAt.getTime() + IDLE_SECONDS * 1000 <= now) {
+    await store.remove(id);
+    return null;
+  }
+  let tokens = stored.tokens;
+  if (tokens.accessExpiresAt - now < REFRESH_MARGIN_MS) {
+    const next = await refreshed(scope, tokens, deps);
+    if (!next) {
+      await store.remove(id);
+      return null;
+    }
+    tokens = next;
+    await store.update(id, tokens);
+  } else if (now - stored.updatedAt.getTime() > TOUCH_EVERY_MS) {
+    await store.touch(id);
+  }
+  let verified: VerifiedToken;
+  try {
+    verified = await deps.identity.verifier.verify(tokens.accessToken, expectedFor(scope));
+  } catch (error) {
+    if (!(error instanceof TokenRejected)) throw error;
+    await store.remove(id);
+    return null;
+  }
+  const principal = await principalFromToken(verified, { database: deps.database });
+  return { principal, verified, tokens, id };
+}
+
+/** Ends the session server-side; returns the Set-Cookie that clears the cookie. */
+export async function endSession(request: Request, scope: WebScope, { database }: { database?: Database } = {}): Promise<string> {
+  const token = await readToken(request, scope);
+  if (token) await storeFor(scope, database).remove(hash(token));
+  return sessionCookie(request, scope).serialize("", { maxAge: 0 });
+}

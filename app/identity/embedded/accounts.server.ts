@@ -1,0 +1,168 @@
+// The embedded provider's user accounts (identity_users): creating them for demos and tests,
+// checking a password at sign-in, and the claims tokens carry about them, shaped like Keycloak's.
+import { randomUUID } from "node:crypto";
+import { withPlatformAdmin, type Database } from "../../db/database.server";
+import { Prisma } from "../../db/generated/client.ts";
+import type { IdentityUserSpec } from "../backend.server";
+import { hashPassword, verifyPassword } from "./passwords.server";
+
+export type Account = {
+  id: string;
+  username: string;
+  email: string | null;
+  emailVerified: boolean;
+  firstName: string | null;
+  lastName: string | null;
+  locale: string | null;
+  enabled: boolean;
+  realmRoles: string[];
+};
+
+const ACCOUNT_COLUMNS = {
+  id: true,
+  username: true,
+  email: true,
+  emailVerified: true,
+  firstName: true,
+  lastName: true,
+  locale: true,
+  enabled: true,
+  realmRoles: true,
+} as const;
+
+const USERNAME_MAX = 255;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Usernames compare without case, as in Keycloak: they are stored lower-cased. */
+export function normaliseUsername(username: string): string {
+  return username.normalize("NFC").trim().toLowerCase();
+}
+
+export async function findAccount(realm: string, id: string, database?: Database): Promise<Account | null> {
+  if (!UUID.test(id)) return null;
+  return withPlatformAdmin(
+    (tx) => tx.identityUser.findUnique({ where: { realm_id: { realm, id } }, select: ACCOUNT_COLUMNS }),
+    database,
+  );
+}
+
+/** Keycloak-shaped identity claims of a user (ID tokens, access tokens, userinfo). */
+export function accountClaims(account: Account): Record<string, unknown> {
+  const name = [account.firstName, account.lastName].filter((part) => part && part.trim() !== "").join(" ");
+  return {
+    sub: account.id,
+    preferred_username: account.username,
+    ...(account.email ? { email: account.email } : {}),
+    email_verified: account.emailVerified,
+    ...(name ? { name } : {}),
+    ...(account.firstName ? { given_name: account.firstName } : {}),
+    ...(account.lastName ? { family_name: account.lastName } : {}),
+    ...(account.locale ? { locale: account.locale } : {}),
+  };
+}
+
+function checkUserSpec(user: IdentityUserSpec): string {
+  if (typeof user.username !== "string") throw new Error("A user needs a username.");
+  const username = normaliseUsername(user.username);
+  if (username === "" || username.length > USERNAME_MAX || /[\s\p{Cc}]/u.test(username)) {
+    throw new Error(
+      `Not a username: ${JSON.stringify(user.username.slice(0, 100))} (1 to ${USERNAME_MAX} characters, no spaces or control characters).`,
+    );
+  }
+  if (user.email !== undefined && !/^[^\s@]+@[^\s@]+$/.test(user.email)) {
+    throw new Error(`Not an email address: ${JSON.stringify(user.email.slice(0, 100))}.`);
+  }
+  for (const role of user.realmRoles ?? []) {
+    if (typeof role !== "string" || role.trim() === "" || role.length > 255) {
+      throw new Error(`Not a realm role: ${JSON.stringify(role)}.`);
+    }
+  }
+  return username;
+}
+
+/**
+ * Creates or updates a user by username. Given fields replace the stored ones, roles are added
+ * to those held (never removed), the password is replaced when one is given. Returns the id,
+ * which is the `sub` of the user's tokens.
+ */
+export async function ensureAccount(
+  realm: string,
+  user: IdentityUserSpec,
+  database?: Database,
+): Promise<{ id: string; created: boolean }> {
+  const username = checkUserSpec(user);
+  const passwordHash = user.password !== undefined ? await hashPassword(user.password) : undefined;
+  const fields = {
+    ...(user.email !== undefined ? { email: user.email.trim(), emailVerified: true } : {}),
+    ...(user.firstName !== undefined ? { firstName: user.firstName } : {}),
+    ...(user.lastName !== undefined ? { lastName: user.lastName } : {}),
+    ...(user.locale !== undefined ? { locale: user.locale } : {}),
+    ...(passwordHash !== undefined ? { passwordHash } : {}),
+  };
+  const roles = [...new Set(user.realmRoles ?? [])];
+  const attempt = () =>
+    withPlatformAdmin(async (tx) => {
+      const realmRow = await tx.identityRealm.findUnique({ where: { realm }, select: { realm: true } });
+      if (!realmRow) throw new Error(`Realm ${JSON.stringify(realm)} does not exist: provision it before adding users.`);
+      const existing = await tx.identityUser.findUnique({
+        where: { realm_username: { realm, username } },
+        select: { id: true, realmRoles: true },
+      });
+      if (existing) {
+        const realmRoles = [...new Set([...existing.realmRoles, ...roles])];
+        await tx.identityUser.update({
+          where: { realm_id: { realm, id: existing.id } },
+          data: { ...fields, realmRoles },
+        });
+        return { id: existing.id, created: false };
+      }
+      const id = randomUUID();
+      await tx.identityUser.create({ data: { realm, id, username, ...fields, realmRoles: roles } });
+      return { id, created: true };
+    }, database);
+  try {
+    return await attempt();
+  } catch (error) {
+    // Created by a concurrent call between our read and insert: now it is an update.
+    if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === "P2002") return attempt();
+    throw error;
+  }
+}
+
+export type Authentication =
+  | { ok: true; account: Account }
+  | { ok: false; reason: "unknown_user" | "invalid_password" | "user_disabled" };
+
+/**
+ * Checks a username (or email address) and password. Always spends one password hash, found
+ * or not, so that response times do not reveal which usernames exist; a disabled account is
+ * reported only to someone who knows its password.
+ */
+export async function authenticate(
+  realm: string,
+  login: string,
+  password: string,
+  database?: Database,
+): Promise<Authentication> {
+  const username = normaliseUsername(login);
+  const row = await withPlatformAdmin(async (tx) => {
+    const byUsername = await tx.identityUser.findUnique({
+      where: { realm_username: { realm, username } },
+      select: { ...ACCOUNT_COLUMNS, passwordHash: true },
+    });
+    if (byUsername || !username.includes("@")) return byUsername;
+    // Sign-in with the email address, as Keycloak allows, when it names exactly one user.
+    const byEmail = await tx.identityUser.findMany({
+      where: { realm, email: { equals: username, mode: "insensitive" } },
+      select: { ...ACCOUNT_COLUMNS, passwordHash: true },
+      take: 2,
+    });
+    return byEmail.length === 1 ? (byEmail[0] ?? null) : null;
+  }, database);
+  const matches = await verifyPassword(password, row?.passwordHash ?? null);
+  if (!row) return { ok: false, reason: "unknown_user" };
+  if (!matches) return { ok: false, reason: "invalid_password" };
+  const { passwordHash: _hash, ...account } = row;
+  if (!account.enabled) return { ok: false, reason: "user_disabled" };
+  return { ok: true, account };
+}

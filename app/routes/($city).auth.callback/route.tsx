@@ -1,0 +1,31 @@
+// GET /auth/callback: the provider sends the browser back here. Success redirects into the site
+// with a session; anything else is explained, with a way to try again.
+import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
+import { json } from "@remix-run/node";
+import { Link, useLoaderData } from "@remix-run/react";
+import { useTranslation } from "react-i18next";
+import { finishSignIn, webScope } from "~/auth/sign-in.server";
+import { identity } from "~/identity/identity.server";
+
+export async function loader({ request, context, params }: LoaderFunctionArgs) {
+  const scope = webScope(context, params);
+  const outcome = await finishSignIn(request, scope, { identity: identity(), requestId: context.requestId });
+  if (outcome instanceof Response) return outcome;
+  return json(outcome, { status: outcome.error === "expired" ? 400 : 401, headers: { "Cache-Control": "no-store" } });
+}
+
+export const meta: MetaFunction = () => [{ name: "robots", content: "noindex" }];
+
+export default function SignInFailed() {
+  const { error, retryHref } = useLoaderData<typeof loader>();
+  const { t } = useTranslation();
+  return (
+    <div className="prose">
+      <h1>{t("auth.failed.title")}</h1>
+      <p role="alert">{t(`auth.failed.${error}`)}</p>
+      <p>
+        <Link to={retryHref}>{t("auth.failed.retry")}</Link>
+      </p>
+    </div>
+  );
+}
