@@ -36,21 +36,27 @@ function viewerOf(session: WebSession): Viewer {
   return { name, kind: principal.kind === "operator" ? "operator" : "user", roles };
 }
 
+// The root loader and the page's loader both ask: one lookup per request.
+const sessions = new WeakMap<AppLoadContext, Promise<WebSession | null>>();
+
 /** The session of this request's scope, or null; never throws for a broken session. */
-export async function sessionOf(request: Request, context: AppLoadContext): Promise<WebSession | null> {
+export function sessionOf(request: Request, context: AppLoadContext): Promise<WebSession | null> {
+  const known = sessions.get(context);
+  if (known) return known;
   const scope = scopeOf(context);
-  if (!scope) return null;
-  try {
-    return await currentSession(request, scope, { identity: identity() });
-  } catch (error) {
-    console.error(`[${context.requestId}] reading the session failed:`, error);
-    return null;
-  }
+  const lookup = scope
+    ? currentSession(request, scope, { identity: identity() }).catch((error: unknown) => {
+        console.error(`[${context.requestId}] reading the session failed:`, error);
+        return null;
+      })
+    : Promise.resolve(null);
+  sessions.set(context, lookup);
+  return lookup;
 }
 
 export async function accountFor(request: Request, context: AppLoadContext): Promise<Account> {
   const scope = scopeOf(context);
-  const session = scope ? await sessionOf(request, context) : null;
+  const session = await sessionOf(request, context);
   return {
     viewer: session ? viewerOf(session) : null,
     csrf: await csrfToken(context.csrfSeed),

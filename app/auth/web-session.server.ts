@@ -10,7 +10,8 @@ import { withPlatformAdmin, withTenant, type Database } from "../db/database.ser
 import type { Identity } from "../identity/identity.server";
 import { PLATFORM_REALM } from "../identity/realm";
 import { TokenRejected } from "./errors";
-import { principalFromToken, type Principal } from "./principal.server";
+import type { MemberRole } from "../db/generated/client.ts";
+import { principalFromToken, userPrincipal, type Principal } from "./principal.server";
 import { relyingParty } from "./relying-party.server";
 import type { VerifiedToken } from "./verify.server";
 
@@ -47,7 +48,14 @@ export type WebSession = {
   id: string;
 };
 
-type StoredSession = { ownerId: string; tokens: SessionTokens; expiresAt: Date; updatedAt: Date };
+type StoredSession = {
+  ownerId: string;
+  tokens: SessionTokens;
+  expiresAt: Date;
+  updatedAt: Date;
+  /** A city's session: its user's subject and memberships, read with the session in one query. */
+  user?: { subject: string; memberships: MemberRole[] };
+};
 
 type SessionStore = {
   insert(id: string, ownerId: string, tokens: SessionTokens, expiresAt: Date): Promise<void>;
@@ -70,8 +78,13 @@ function storeFor(scope: WebScope, database?: Database): SessionStore {
         }),
       find: (id) =>
         run(async (tx) => {
-          const row = await tx.session.findUnique({ where: { tenantId_id: { tenantId, id } } });
-          return row && { ownerId: row.userId, tokens: asTokens(row.data), expiresAt: row.expiresAt, updatedAt: row.updatedAt };
+          const row = await tx.session.findUnique({
+            where: { tenantId_id: { tenantId, id } },
+            include: { user: { select: { subject: true, memberships: { select: { role: true } } } } },
+          });
+          if (!row) return null;
+          const user = { subject: row.user.subject, memberships: row.user.memberships.map((membership) => membership.role) };
+          return { ownerId: row.userId, tokens: asTokens(row.data), expiresAt: row.expiresAt, updatedAt: row.updatedAt, user };
         }),
       update: (id, tokens) =>
         run(async (tx) => {
@@ -216,7 +229,23 @@ export async function currentSession(request: Request, scope: WebScope, deps: Se
     await store.remove(id);
     return null;
   }
-  const principal = await principalFromToken(verified, { database: deps.database });
+  // A city's session brought its user's memberships along: no second unit of work per page.
+  let principal: Principal;
+  if (scope.kind === "city" && stored.user) {
+    if (stored.user.subject !== verified.subject) {
+      await store.remove(id);
+      return null;
+    }
+    principal = userPrincipal({
+      tenantId: scope.tenantId,
+      userId: stored.ownerId,
+      subject: verified.subject,
+      memberships: stored.user.memberships,
+      realmRoles: verified.realmRoles,
+    });
+  } else {
+    principal = await principalFromToken(verified, { database: deps.database });
+  }
   return { principal, verified, tokens, id };
 }
 
