@@ -41,7 +41,9 @@ async function prepareDatabase(): Promise<void> {
 
 async function prepareIdentity(): Promise<void> {
   const env = config();
-  await provisionIdentity({ backend: identity().backend, tenantsDir: env.CIVITAS_TENANTS_DIR, demoUsers: env.CIVITAS_SEED_ON_START, log });
+  // Demo sign-ins have a published password: never on a production instance unless asked for.
+  const demoUsers = env.CIVITAS_SEED_ON_START && (env.CIVITAS_DEMO_USERS ?? env.NODE_ENV !== "production");
+  await provisionIdentity({ backend: identity().backend, tenantsDir: env.CIVITAS_TENANTS_DIR, demoUsers, log });
 }
 
 async function applyTenantFiles(): Promise<void> {
@@ -92,10 +94,11 @@ async function main(): Promise<void> {
 
   const app = createApp({ handler: remix, trustProxy: env.CIVITAS_TRUST_PROXY });
 
-  const server = app.listen(env.PORT, () => {
-    log(`listening on http://localhost:${env.PORT} (${DEV ? "development" : "production"})`);
+  const onListening = () => {
+    log(`listening on http://${env.HOST ?? "localhost"}:${env.PORT} (${DEV ? "development" : "production"})`);
     dev?.announce().catch((error: unknown) => console.error("civitas: remix dev did not answer:", error));
-  });
+  };
+  const server = env.HOST ? app.listen(env.PORT, env.HOST, onListening) : app.listen(env.PORT, onListening);
 
   server.on("error", (error) => {
     console.error(`civitas: cannot listen on port ${env.PORT}:`, error.message);

@@ -5,6 +5,8 @@ import { normalisePlatformDomain } from "./tenancy/host.server";
 const schema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Address to listen on; unset: every interface. `npm start`'s evaluation mode uses 127.0.0.1. */
+  HOST: z.string().min(1).optional(),
   /** PostgreSQL URL used by request work. Unset: embedded PGlite. */
   DATABASE_URL: z.string().url().optional(),
   /** PostgreSQL URL of the migration owner. Defaults to DATABASE_URL. */
@@ -71,6 +73,14 @@ const schema = z.object({
    * Without it, production mode with no KEYCLOAK_URL refuses to start.
    */
   CIVITAS_EMBEDDED_IDP: z.enum(["allow"]).optional(),
+  /**
+   * Create the demo sign-ins of tenants/demo/users.yaml (embedded provider only). Default: on
+   * outside production, and in `npm start`'s evaluation mode; off in any other production.
+   */
+  CIVITAS_DEMO_USERS: z
+    .enum(["true", "false"])
+    .optional()
+    .transform((value) => (value === undefined ? undefined : value === "true")),
   /**
    * Secret(s) signing session and CSRF cookies, comma-separated, newest first (rotation).
    * Unset: generated once and kept in the database.

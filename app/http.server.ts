@@ -41,6 +41,8 @@ export function createApp({ handler, trustProxy, publicDir = "public", logReques
   // The embedded OpenID provider (/realms/{realm}/...), when no real Keycloak is configured.
   app.use(identityRoutes);
   app.use(refuseCrossOriginWrites);
+  app.use(limitFormBodies);
+  app.use(protectPages);
   app.use(csrfSeed);
   app.all("*", handler);
   app.use(handleUnexpected);
@@ -164,6 +166,45 @@ const refuseCrossOriginWrites: RequestHandler = (req, res, next) => {
   }
   if (originHost !== null && originHost === host) return next();
   res.status(403).type("text/plain").send("Forbidden: cross-origin submission\n");
+};
+
+/** Pages' forms: small url-encoded bodies, larger multipart ones (uploads). */
+const FORM_LIMITS: Record<string, number> = {
+  "application/x-www-form-urlencoded": 64 * 1024,
+  "multipart/form-data": 10 * 1024 * 1024,
+};
+
+/**
+ * Actions read forms whole: before they do, anything but a form of a stated, bounded length is
+ * refused (411, 413, 415) rather than buffered or failed on with a 500.
+ */
+const limitFormBodies: RequestHandler = (req, res, next) => {
+  if (SAFE_METHODS.has(req.method)) return next();
+  const type = (req.get("content-type") ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+  const length = req.get("content-length");
+  if (length === undefined && req.get("transfer-encoding") === undefined) return next();
+  const limit = FORM_LIMITS[type];
+  if (limit === undefined) {
+    res.status(415).type("text/plain").send("Unsupported Media Type: pages accept forms only\n");
+    return;
+  }
+  if (length === undefined || !/^\d+$/.test(length)) {
+    res.status(411).type("text/plain").send("Length Required\n");
+    return;
+  }
+  if (Number(length) > limit) {
+    res.status(413).type("text/plain").send("Payload Too Large\n");
+    return;
+  }
+  next();
+};
+
+/** Pages are never framed by another site; a signed-in browser's pages are never cached. */
+const protectPages: RequestHandler = (req, res, next) => {
+  res.setHeader("X-Frame-Options", "DENY");
+  res.setHeader("Content-Security-Policy", "frame-ancestors 'none'");
+  if (/(^|;\s*)civitas_(operator_)?session=/.test(req.headers.cookie ?? "")) res.setHeader("Cache-Control", "private, no-store");
+  next();
 };
 
 const handleUnexpected: ErrorRequestHandler = (error, req, res, next) => {

@@ -20,7 +20,9 @@ try {
   console.log(`  created:   ${list(report.created)}`);
   console.log(`  updated:   ${list(report.updated)}`);
   console.log(`  unchanged: ${list(report.unchanged)}`);
-  await provisionIdentity({ backend: identity().backend, database, tenantsDir: dir, demoUsers: true, log: (line) => console.log(line) });
+  const env = config();
+  const demoUsers = env.CIVITAS_DEMO_USERS ?? env.NODE_ENV !== "production";
+  await provisionIdentity({ backend: identity().backend, database, tenantsDir: dir, demoUsers, log: (line) => console.log(line) });
 } catch (error) {
   // Expected failures are the reader's to fix: the message is enough, a stack trace is noise.
   console.error(error instanceof CityFileError || error instanceof MigrationError ? error.message : error);

@@ -45,9 +45,15 @@ if (process.env.NODE_ENV === undefined) {
   // `npm start` with nothing configured is the evaluation instance the README promises: it signs
   // people in with the embedded provider. A deployment that sets NODE_ENV=production itself gets
   // no such default and must name KEYCLOAK_URL (or opt in with CIVITAS_EMBEDDED_IDP=allow).
+  // Its demo sign-ins have a published password: it only listens on this machine unless HOST says.
   if (!process.env.KEYCLOAK_URL && process.env.CIVITAS_EMBEDDED_IDP === undefined) {
     process.env.CIVITAS_EMBEDDED_IDP = "allow";
-    console.log("civitas: evaluation mode: embedded identity provider with demo users (set KEYCLOAK_URL for production)");
+    process.env.CIVITAS_DEMO_USERS ??= "true";
+    process.env.HOST ??= "127.0.0.1";
+    console.log(
+      `civitas: evaluation mode: embedded identity provider with demo users, listening on ${process.env.HOST} only ` +
+        "(set KEYCLOAK_URL for production)",
+    );
   }
 }
 await import(pathToFileURL(path.join(root, "build/server.js")).href);

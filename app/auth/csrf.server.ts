@@ -84,3 +84,23 @@ export async function verifyCsrf(request: Request, form: FormData): Promise<void
 }
 
 export { CSRF_FIELD, readCookie };
+
+/**
+ * The form of a state-changing request, read once and CSRF-checked: a body that is no form is
+ * a 400, a missing or wrong token a 403 (both thrown as responses, for actions to let through).
+ */
+export async function readCheckedForm(request: Request): Promise<FormData> {
+  let form: FormData;
+  try {
+    form = await request.formData();
+  } catch {
+    throw new Response("Bad Request: expected a form\n", { status: 400, headers: { "Content-Type": "text/plain" } });
+  }
+  try {
+    await verifyCsrf(request, form);
+  } catch (error) {
+    if (error instanceof CsrfError) throw new Response(`Forbidden: ${error.message}\n`, { status: 403, headers: { "Content-Type": "text/plain" } });
+    throw error;
+  }
+  return form;
+}

@@ -160,7 +160,7 @@ describe("API clients", () => {
 });
 
 describe("operators", () => {
-  it("lists someone the platform realm makes an operator, and recognises them later without the role", async () => {
+  it("lists someone the platform realm makes an operator, and withdraws it when the realm does", async () => {
     const subject = "operator-subject-1";
     const token = await identity.accessToken(PLATFORM_REALM, { subject, realmRoles: ["platform-operator"], email: "op@civitas.test" });
     const principal = await principalOf(token, { platform: true });
@@ -178,8 +178,11 @@ describe("operators", () => {
     expect(listed.operators[0]).toMatchObject({ email: "op@civitas.test" });
     expect(listed.audit).toHaveLength(1);
 
+    const again = await principalOf(await identity.accessToken(PLATFORM_REALM, { subject, realmRoles: ["platform-operator"] }), { platform: true });
+    expect(again).toMatchObject({ kind: "operator", operatorId: principal.kind === "operator" ? principal.operatorId : "" });
+    // The role removed in the platform realm: the next token makes nobody an operator.
     const later = await principalOf(await identity.accessToken(PLATFORM_REALM, { subject }), { platform: true });
-    expect(later).toMatchObject({ kind: "operator", operatorId: principal.kind === "operator" ? principal.operatorId : "" });
+    expect(later.kind).toBe("anonymous");
   });
 
   it("treats anyone else of the platform realm as nobody", async () => {

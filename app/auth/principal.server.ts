@@ -140,7 +140,9 @@ async function clientFromToken(tenantId: string, verified: VerifiedToken, databa
 }
 
 async function operatorFromToken(verified: VerifiedToken, database?: Database): Promise<OperatorPrincipal | null> {
-  const carriesRole = verified.realmRoles.includes(REALM_ROLES.operator);
+  // The platform realm decides who operates the instance, on every request: removing the role
+  // there withdraws it here at the next token. The row is the operator's record, not a grant.
+  if (!verified.realmRoles.includes(REALM_ROLES.operator)) return null;
   const operator = await withPlatformAdmin(async (tx) => {
     const existing = await tx.platformOperator.findUnique({
       where: { subject: verified.subject },
@@ -154,7 +156,6 @@ async function operatorFromToken(verified: VerifiedToken, database?: Database): 
       }
       return existing;
     }
-    if (!carriesRole) return null;
     // Two first requests at once: one creates (and records it), the other finds it.
     const inserted = await tx.platformOperator.createMany({
       data: [{ id: randomUUID(), subject: verified.subject, email, displayName }],

@@ -9,7 +9,7 @@ import * as oidc from "openid-client";
 import { recordAudit, recordCityAudit, recordPlatformAudit } from "../audit/audit.server";
 import { publicUrl } from "../config.server";
 import { withTenant, type Database } from "../db/database.server";
-import { AUTH_PATHS, PLATFORM_REALM } from "../identity/realm";
+import { AUTH_PATHS, PLATFORM_REALM, WEB_CLIENT_ID } from "../identity/realm";
 import { notFound, temporarilyUnavailable } from "../tenancy/guard.server";
 import { TokenRejected } from "./errors";
 import { principalFromToken } from "./principal.server";
@@ -32,7 +32,7 @@ export function webScope(context: AppLoadContext, params: { city?: string }): We
   if (tenant.kind === "city") {
     if (params.city !== undefined && params.city !== tenant.city.slug) throw notFound();
     if (tenant.city.status !== "active") throw temporarilyUnavailable();
-    return { kind: "city", tenantId: tenant.city.id, realm: tenant.city.identityRealm, basePath: tenant.basePath };
+    return { kind: "city", tenantId: tenant.city.id, citySlug: tenant.city.slug, realm: tenant.city.identityRealm, basePath: tenant.basePath };
   }
   if (tenant.kind === "platform" && params.city === undefined) return { kind: "platform", realm: PLATFORM_REALM, basePath: "" };
   throw notFound();
@@ -75,10 +75,19 @@ export async function startSignIn(request: Request, scope: WebScope, locale: str
   const returnTo = safeReturnTo(url.searchParams.get("returnTo"), scope.basePath);
   const redirectUri = callbackFor(request, scope);
   if (!redirectUri) {
-    // An address the provider would refuse to send people back to: continue at the canonical one.
-    const canonical = scope.kind === "city" ? `${publicUrl()}${scope.basePath}` : publicUrl();
-    const target = new URL(`${canonical}/auth/login`);
-    target.searchParams.set("returnTo", scope.basePath && returnTo.startsWith(scope.basePath) ? returnTo : scope.basePath || "/");
+    // An address the provider would refuse to send people back to (another scheme or port than
+    // the public URL's): continue at the canonical one, the city's path on the public URL.
+    const sitePath = scope.kind === "city" ? `/${scope.citySlug}` : "";
+    const target = new URL(`${publicUrl()}${sitePath}/auth/login`);
+    target.searchParams.set("returnTo", scope.basePath ? returnTo : sitePath || "/");
+    if (target.origin === url.origin) {
+      // Same origin yet refused: CIVITAS_PUBLIC_URL does not match how people reach the server
+      // (often a TLS proxy without CIVITAS_TRUST_PROXY). Say so instead of redirecting forever.
+      throw new Response("Sign-in is misconfigured: CIVITAS_PUBLIC_URL does not match this address.\n", {
+        status: 500,
+        headers: { "Content-Type": "text/plain" },
+      });
+    }
     return redirect(target.toString());
   }
   const rp = await relyingParty(scope.realm, deps);
@@ -105,7 +114,12 @@ export async function startSignIn(request: Request, scope: WebScope, locale: str
   });
 }
 
-export type SignInFailure = { error: "expired" | "denied" | "failed"; retryHref: string };
+export type SignInFailure = {
+  error: "expired" | "denied" | "failed";
+  retryHref: string;
+  /** Set-Cookie that drops the spent sign-in state. */
+  clearCookie: string;
+};
 
 async function auditFailure(scope: WebScope, reason: string, deps: SignInDeps) {
   const entry = {
@@ -129,10 +143,15 @@ export async function finishSignIn(request: Request, scope: WebScope, deps: Sign
   const retryHref = `${scope.basePath}/auth/login`;
   const fail = async (error: SignInFailure["error"], reason: string): Promise<SignInFailure> => {
     await auditFailure(scope, reason, deps);
-    return { error, retryHref };
+    return { error, retryHref, clearCookie: clear };
   };
   const state = (await cookie.parse(request.headers.get("Cookie"))) as AuthState | null;
-  if (!state || typeof state.state !== "string") return fail("expired", "no sign-in in progress (state cookie missing or expired)");
+  if (!state || typeof state.state !== "string") {
+    // Nothing was attempted (an old bookmark, a bot): the log, not the city's audit trail, which
+    // anyone could otherwise fill with such requests.
+    console.warn(`[${deps.requestId ?? "-"}] sign-in callback without a sign-in in progress (realm ${scope.realm})`);
+    return { error: "expired", retryHref, clearCookie: clear };
+  }
 
   const url = new URL(request.url);
   const providerError = url.searchParams.get("error");
@@ -218,7 +237,12 @@ export async function signOut(request: Request, scope: WebScope, deps: SignInDep
   const session = await currentSession(request, scope, deps).catch(() => null);
   const clear = await endSession(request, scope, deps);
   const home = `${new URL(request.url).origin}${scope.basePath}/`;
-  if (!session) return redirect(scope.basePath || "/", { headers: { "Set-Cookie": clear } });
+  const rp = await relyingParty(scope.realm, deps);
+  if (!session) {
+    // Nothing left here, but the provider may still hold a sign-in: end that one too.
+    const endSessionUrl = oidc.buildEndSessionUrl(rp.configuration, { post_logout_redirect_uri: home, client_id: WEB_CLIENT_ID });
+    return redirect(endSessionUrl.toString(), { headers: { "Set-Cookie": clear } });
+  }
   const actor = session.principal;
   const entry = {
     action: "auth.signed_out",
@@ -229,7 +253,6 @@ export async function signOut(request: Request, scope: WebScope, deps: SignInDep
   } else if (actor.kind === "operator") {
     await recordPlatformAudit({ ...entry, actor: { type: "operator", id: actor.operatorId }, subject: { type: "operator", id: actor.operatorId } }, deps.database);
   }
-  const rp = await relyingParty(scope.realm, deps);
   const endSessionUrl = oidc.buildEndSessionUrl(rp.configuration, {
     post_logout_redirect_uri: home,
     ...(session.tokens.idToken ? { id_token_hint: session.tokens.idToken } : {}),

@@ -137,7 +137,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const maxTokenLength = options.maxTokenLength ?? 16_384;
   const clientCacheMs = options.clientCacheMs ?? 2_000;
   const maxCachedClients = options.maxCachedClients ?? 1_000;
-  const now = options.now ?? Date.now;
+  // Read the clock on each call (not a saved Date.now), so faked clocks in tests apply here too.
+  const now = options.now ?? (() => Date.now());
 
   if (algorithms.length === 0 || algorithms.some((alg) => !ASYMMETRIC.test(alg))) {
     throw new TypeError(`Token algorithms must be asymmetric signature algorithms, got ${algorithms.join(", ")}.`);

@@ -1,16 +1,16 @@
 // Signed-in browsers. The cookie holds a random token; the database holds its SHA-256 and the
-// tokens the provider issued, so a stolen copy of the table signs nobody in, and a session can
-// be ended server-side. A city's sessions live in that city's rows (RLS); operators' sessions
+// tokens the provider issued, encrypted under a key derived from the cookie's token, so a stolen
+// copy of the table signs nobody in, and a session can be ended server-side. A city's sessions live in that city's rows (RLS); operators' sessions
 // in a platform table. Sessions end after IDLE_SECONDS without use or ABSOLUTE_SECONDS in all,
 // and the access token inside is refreshed shortly before it expires.
-import { createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { createCookie, type Cookie } from "@remix-run/node";
 import * as oidc from "openid-client";
 import { withPlatformAdmin, withTenant, type Database } from "../db/database.server";
 import type { Identity } from "../identity/identity.server";
 import { PLATFORM_REALM } from "../identity/realm";
 import { TokenRejected } from "./errors";
-import type { MemberRole } from "../db/generated/client.ts";
+import type { MemberRole, Prisma } from "../db/generated/client.ts";
 import { principalFromToken, userPrincipal, type Principal } from "./principal.server";
 import { relyingParty } from "./relying-party.server";
 import type { VerifiedToken } from "./verify.server";
@@ -29,7 +29,7 @@ const TOUCH_EVERY_MS = 60_000;
 
 /** Where a session belongs: one city (its realm), or the platform (operators). */
 export type WebScope =
-  | { kind: "city"; tenantId: string; realm: string; basePath: string }
+  | { kind: "city"; tenantId: string; citySlug: string; realm: string; basePath: string }
   | { kind: "platform"; realm: typeof PLATFORM_REALM; basePath: "" };
 
 export type SessionTokens = {
@@ -50,31 +50,32 @@ export type WebSession = {
 
 type StoredSession = {
   ownerId: string;
-  tokens: SessionTokens;
+  /** Sealed tokens (see seal): readable only with the cookie's token. */
+  data: unknown;
   expiresAt: Date;
   updatedAt: Date;
   /** A city's session: its user's subject and memberships, read with the session in one query. */
   user?: { subject: string; memberships: MemberRole[] };
 };
 
+type Sealed = Prisma.InputJsonObject;
+
 type SessionStore = {
-  insert(id: string, ownerId: string, tokens: SessionTokens, expiresAt: Date): Promise<void>;
+  insert(id: string, ownerId: string, data: Sealed, expiresAt: Date): Promise<void>;
   find(id: string): Promise<StoredSession | null>;
-  update(id: string, tokens: SessionTokens): Promise<void>;
+  update(id: string, data: Sealed): Promise<void>;
   touch(id: string): Promise<void>;
   remove(id: string): Promise<void>;
 };
-
-const asTokens = (value: unknown) => value as SessionTokens;
 
 function storeFor(scope: WebScope, database?: Database): SessionStore {
   if (scope.kind === "city") {
     const { tenantId } = scope;
     const run = <T>(work: Parameters<typeof withTenant<T>>[1]) => withTenant(tenantId, work, database);
     return {
-      insert: (id, userId, tokens, expiresAt) =>
+      insert: (id, userId, data, expiresAt) =>
         run(async (tx) => {
-          await tx.session.create({ data: { tenantId, id, userId, data: tokens, expiresAt } });
+          await tx.session.create({ data: { tenantId, id, userId, data, expiresAt } });
         }),
       find: (id) =>
         run(async (tx) => {
@@ -84,11 +85,11 @@ function storeFor(scope: WebScope, database?: Database): SessionStore {
           });
           if (!row) return null;
           const user = { subject: row.user.subject, memberships: row.user.memberships.map((membership) => membership.role) };
-          return { ownerId: row.userId, tokens: asTokens(row.data), expiresAt: row.expiresAt, updatedAt: row.updatedAt, user };
+          return { ownerId: row.userId, data: row.data, expiresAt: row.expiresAt, updatedAt: row.updatedAt, user };
         }),
-      update: (id, tokens) =>
+      update: (id, data) =>
         run(async (tx) => {
-          await tx.session.updateMany({ where: { tenantId, id }, data: { data: tokens } });
+          await tx.session.updateMany({ where: { tenantId, id }, data: { data } });
         }),
       touch: (id) =>
         run(async (tx) => {
@@ -102,18 +103,18 @@ function storeFor(scope: WebScope, database?: Database): SessionStore {
   }
   const run = <T>(work: Parameters<typeof withPlatformAdmin<T>>[0]) => withPlatformAdmin(work, database);
   return {
-    insert: (id, operatorId, tokens, expiresAt) =>
+    insert: (id, operatorId, data, expiresAt) =>
       run(async (tx) => {
-        await tx.operatorSession.create({ data: { id, operatorId, data: tokens, expiresAt } });
+        await tx.operatorSession.create({ data: { id, operatorId, data, expiresAt } });
       }),
     find: (id) =>
       run(async (tx) => {
         const row = await tx.operatorSession.findUnique({ where: { id } });
-        return row && { ownerId: row.operatorId, tokens: asTokens(row.data), expiresAt: row.expiresAt, updatedAt: row.updatedAt };
+        return row && { ownerId: row.operatorId, data: row.data, expiresAt: row.expiresAt, updatedAt: row.updatedAt };
       }),
-    update: (id, tokens) =>
+    update: (id, data) =>
       run(async (tx) => {
-        await tx.operatorSession.updateMany({ where: { id }, data: { data: tokens } });
+        await tx.operatorSession.updateMany({ where: { id }, data: { data } });
       }),
     touch: (id) =>
       run(async (tx) => {
@@ -149,6 +150,38 @@ export function sessionCookie(request: Request, scope: WebScope): Cookie {
 
 const hash = (token: string) => createHash("sha256").update(token).digest("base64url");
 
+// --- Sealing ----------------------------------------------------------------------------------
+// The tokens in a session row are encrypted (AES-256-GCM) under a key derived from the cookie's
+// token, which is never stored: a copy of the table holds no usable token. Only the access
+// token's expiry stays readable, for housekeeping.
+
+function sealingKey(token: string, realm: string): Buffer {
+  return Buffer.from(hkdfSync("sha256", Buffer.from(token), "civitas-session", `tokens:${realm}`, 32));
+}
+
+function seal(tokens: SessionTokens, token: string, realm: string): Sealed {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", sealingKey(token, realm), iv);
+  const box = Buffer.concat([cipher.update(JSON.stringify(tokens), "utf8"), cipher.final()]);
+  return { v: 1, accessExpiresAt: tokens.accessExpiresAt, iv: iv.toString("base64url"), tag: cipher.getAuthTag().toString("base64url"), box: box.toString("base64url") };
+}
+
+/** The tokens of a session row, given the cookie's token (tests and diagnostics). */
+export function unseal(data: unknown, token: string, realm: string): SessionTokens | null {
+  const sealed = data as { v?: unknown; iv?: unknown; tag?: unknown; box?: unknown } | null;
+  if (!sealed || sealed.v !== 1 || typeof sealed.iv !== "string" || typeof sealed.tag !== "string" || typeof sealed.box !== "string") {
+    return null;
+  }
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", sealingKey(token, realm), Buffer.from(sealed.iv, "base64url"));
+    decipher.setAuthTag(Buffer.from(sealed.tag, "base64url"));
+    const json = Buffer.concat([decipher.update(Buffer.from(sealed.box, "base64url")), decipher.final()]).toString("utf8");
+    return JSON.parse(json) as SessionTokens;
+  } catch {
+    return null;
+  }
+}
+
 function expectedFor(scope: WebScope) {
   return scope.kind === "city" ? { tenantId: scope.tenantId } : ({ platform: true } as const);
 }
@@ -166,7 +199,7 @@ export async function startSession(
   { database }: { database?: Database } = {},
 ): Promise<string> {
   const token = randomBytes(32).toString("base64url");
-  await storeFor(scope, database).insert(hash(token), ownerId, tokens, new Date(Date.now() + ABSOLUTE_SECONDS * 1000));
+  await storeFor(scope, database).insert(hash(token), ownerId, seal(tokens, token, scope.realm), new Date(Date.now() + ABSOLUTE_SECONDS * 1000));
   return sessionCookie(request, scope).serialize(token, { maxAge: ABSOLUTE_SECONDS });
 }
 
@@ -175,8 +208,10 @@ async function readToken(request: Request, scope: WebScope): Promise<string | nu
   return typeof value === "string" && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : null;
 }
 
-async function refreshed(scope: WebScope, tokens: SessionTokens, deps: SessionDeps): Promise<SessionTokens | null> {
-  if (!tokens.refreshToken) return null;
+type Refreshed = SessionTokens | "ended" | "unavailable";
+
+async function refreshed(scope: WebScope, tokens: SessionTokens, deps: SessionDeps): Promise<Refreshed> {
+  if (!tokens.refreshToken) return "ended";
   try {
     const rp = await relyingParty(scope.realm, deps);
     const response = await oidc.refreshTokenGrant(rp.configuration, tokens.refreshToken);
@@ -186,10 +221,29 @@ async function refreshed(scope: WebScope, tokens: SessionTokens, deps: SessionDe
       idToken: response.id_token ?? tokens.idToken,
       accessExpiresAt: Date.now() + (response.expires_in ?? 60) * 1000,
     };
-  } catch {
-    // Refused (session ended at the provider, user disabled) or unreachable: signed out.
-    return null;
+  } catch (error) {
+    // The provider said no (session ended there, user disabled, token reused): signed out.
+    // Anything else (unreachable, overloaded) is not the person's doing: try again next time.
+    if (error instanceof oidc.ResponseBodyError && (error.error === "invalid_grant" || error.error === "invalid_client")) return "ended";
+    console.error(`civitas: refreshing a session's tokens at realm ${scope.realm} failed:`, error instanceof Error ? error.message : error);
+    return "unavailable";
   }
+}
+
+// Pages of one browser arrive together (several tabs, client-side navigation): one refresh per
+// session at a time, since the provider treats a rotated refresh token used twice as stolen.
+const inFlight = new Map<string, Promise<Refreshed>>();
+
+function refreshOnce(id: string, token: string, scope: WebScope, tokens: SessionTokens, deps: SessionDeps): Promise<Refreshed> {
+  const pending = inFlight.get(id);
+  if (pending) return pending;
+  const work = (async () => {
+    const next = await refreshed(scope, tokens, deps);
+    if (typeof next !== "string") await storeFor(scope, deps.database).update(id, seal(next, token, scope.realm));
+    return next;
+  })().finally(() => inFlight.delete(id));
+  inFlight.set(id, work);
+  return work;
 }
 
 /**
@@ -209,15 +263,23 @@ export async function currentSession(request: Request, scope: WebScope, deps: Se
     await store.remove(id);
     return null;
   }
-  let tokens = stored.tokens;
+  let tokens = unseal(stored.data, token, scope.realm);
+  if (!tokens) {
+    await store.remove(id);
+    return null;
+  }
   if (tokens.accessExpiresAt - now < REFRESH_MARGIN_MS) {
-    const next = await refreshed(scope, tokens, deps);
-    if (!next) {
+    const next = await refreshOnce(id, token, scope, tokens, deps);
+    if (next === "ended") {
       await store.remove(id);
       return null;
     }
-    tokens = next;
-    await store.update(id, tokens);
+    if (next === "unavailable") {
+      // Keep the session; use the access token while it lasts.
+      if (tokens.accessExpiresAt <= now) return null;
+    } else {
+      tokens = next;
+    }
   } else if (now - stored.updatedAt.getTime() > TOUCH_EVERY_MS) {
     await store.touch(id);
   }

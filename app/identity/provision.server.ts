@@ -76,8 +76,9 @@ const demoFile = z.strictObject({
 export type DemoUsersReport = { realm: string; username: string; created: boolean }[];
 
 /**
- * Creates the demo users of `file` in realms that exist (a realm with no city is skipped, so
- * removing a demo city does not break start). Embedded provider only: the caller checks.
+ * Creates the demo users of `file` that do not exist yet, in realms that exist (a realm with no
+ * city is skipped, so removing a demo city does not break start). Embedded provider only: the
+ * caller checks.
  */
 export async function seedDemoUsers(file: string, options: ProvisionOptions): Promise<DemoUsersReport> {
   const parsed = demoFile.safeParse(parse(await readFile(file, "utf8")));
@@ -85,15 +86,22 @@ export async function seedDemoUsers(file: string, options: ProvisionOptions): Pr
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`).join("\n");
     throw new Error(`${file} is not a valid demo users file:\n${problems}`);
   }
-  const known = new Set(
-    await withPlatformAdmin((tx) => tx.identityRealm.findMany({ select: { realm: true } }), options.database).then(
-      (rows) => rows.map((row) => row.realm),
-    ),
+  const { realms, existing } = await withPlatformAdmin(
+    async (tx) => ({
+      realms: new Set((await tx.identityRealm.findMany({ select: { realm: true } })).map((row) => row.realm)),
+      existing: new Set((await tx.identityUser.findMany({ select: { realm: true, username: true } })).map((row) => `${row.realm}/${row.username}`)),
+    }),
+    options.database,
   );
   const report: DemoUsersReport = [];
   for (const [realm, users] of Object.entries(parsed.data.realms)) {
-    if (!known.has(realm)) continue;
+    if (!realms.has(realm)) continue;
     for (const user of users) {
+      // Created once: a demo user's password or roles changed since are theirs to keep.
+      if (existing.has(`${realm}/${user.username}`)) {
+        report.push({ realm, username: user.username, created: false });
+        continue;
+      }
       const { created } = await options.backend.ensureUser(realm, {
         username: user.username,
         firstName: user.firstName,

@@ -25,6 +25,7 @@ export const RESERVED_SLUGS = [
   "login",
   "logout",
   "auth",
+  "developer",
   "favicon.ico",
   "robots.txt",
 ] as const;

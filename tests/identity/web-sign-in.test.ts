@@ -2,7 +2,9 @@
 // routes (/auth/login, /auth/callback, /auth/logout), the embedded provider at /realms/{realm},
 // openid-client's checks, the token verifier and the session store — ending in a verified
 // session, then refreshed, ended by idleness, and ended by signing out at the provider too.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import http from "node:http";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { sessionCookie, unseal } from "../../app/auth/web-session.server";
 import { withPlatformAdmin, withTenant } from "../../app/db/database.server";
 import { identity } from "../../app/identity/identity.server";
 import { startAppServer, type AppServer } from "../support/app-server";
@@ -37,6 +39,29 @@ async function signIn(browser: TestBrowser, path: string, username = "resident",
   // First-party client: no consent page; a provider that asked anyway would show a form here.
   if (new URL(page.url).pathname.startsWith("/realms/")) page = await browser.submit(page, {});
   return page;
+}
+
+/** A POST that announces a body it never sends: the answer must come from the headers alone. */
+function rawPost(headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(`${base}/paris/auth/logout`, { method: "POST", headers }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+      request.destroy();
+    });
+    request.on("error", reject);
+    request.flushHeaders();
+  });
+}
+
+/** The tokens sealed in a session row, opened with the browser's cookie as the server does. */
+async function sessionTokens(browser: TestBrowser, data: unknown) {
+  const scope = { kind: "city", tenantId: parisId, citySlug: "paris", realm: "paris", basePath: "/paris" } as const;
+  const request = new Request(`${base}/paris/`, { headers: { Cookie: browser.cookieHeader(new URL(`${base}/paris/`)) } });
+  const token = (await sessionCookie(request, scope).parse(request.headers.get("Cookie"))) as string;
+  const tokens = unseal(data, token, "paris");
+  if (!tokens) throw new Error("the session row does not open with the browser's cookie");
+  return tokens;
 }
 
 const signedIn = (page: Page) => /\/auth\/logout/.test(page.body) && /name="csrf"/.test(page.body);
@@ -75,25 +100,43 @@ describe("web sign-in at a city (authorization code + PKCE, embedded provider)",
     expect(await withTenant(parisId, (tx) => tx.user.count())).toBe(1);
   });
 
-  it("refreshes the access token when it is about to expire, and ends an idle session", async () => {
+  it("refreshes the access token when it is about to expire, once for pages arriving together, and ends an idle session", async () => {
     const browser = new TestBrowser();
     await signIn(browser, "/paris/auth/login");
     const session = await withTenant(parisId, (tx) => tx.session.findFirstOrThrow({ orderBy: { createdAt: "desc" } }));
-    const before = session.data as { accessToken: string; accessExpiresAt: number };
-    await withTenant(parisId, (tx) =>
-      tx.session.updateMany({ where: { id: session.id }, data: { data: { ...(session.data as object), accessExpiresAt: Date.now() } } }),
-    );
-    expect(signedIn(await browser.go(`${base}/paris`))).toBe(true);
-    const after = await withTenant(parisId, (tx) => tx.session.findFirstOrThrow({ where: { id: session.id } }));
-    const refreshed = after.data as { accessToken: string; accessExpiresAt: number };
-    expect(refreshed.accessToken).not.toBe(before.accessToken);
-    expect(refreshed.accessExpiresAt).toBeGreaterThan(Date.now() + 60_000);
+    const before = await sessionTokens(browser, session.data);
+    // Six minutes later the access token (five minutes) has expired; the server lives in this
+    // process, so moving the clock moves it for the provider, the verifier and the session.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(Date.now() + 6 * 60_000);
+      const pages = await Promise.all(Array.from({ length: 4 }, () => browser.go(`${base}/paris`)));
+      expect(pages.map(signedIn)).toEqual([true, true, true, true]);
+      const after = await withTenant(parisId, (tx) => tx.session.findFirstOrThrow({ where: { id: session.id } }));
+      const refreshed = await sessionTokens(browser, after.data);
+      expect(refreshed.accessToken).not.toBe(before.accessToken);
+      expect(refreshed.accessExpiresAt).toBeGreaterThan(Date.now() + 60_000);
+      expect(signedIn(await browser.go(`${base}/paris`))).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
 
     await withTenant(parisId, (tx) =>
       tx.$executeRaw`UPDATE sessions SET updated_at = now() - interval '31 minutes' WHERE id = ${session.id}`,
     );
     expect(signedIn(await browser.go(`${base}/paris`))).toBe(false);
     expect(await withTenant(parisId, (tx) => tx.session.count({ where: { id: session.id } }))).toBe(0);
+  });
+
+  it("keeps no usable token in the session table", async () => {
+    const browser = new TestBrowser();
+    await signIn(browser, "/paris/auth/login");
+    const session = await withTenant(parisId, (tx) => tx.session.findFirstOrThrow({ orderBy: { createdAt: "desc" } }));
+    const { accessToken, refreshToken } = await sessionTokens(browser, session.data);
+    const row = JSON.stringify(session);
+    expect(row).not.toContain(accessToken);
+    expect(row).not.toContain(refreshToken ?? "no refresh token");
+    expect(row).not.toContain(browser.cookie("civitas_session", `${base}/paris/`) ?? "no cookie");
   });
 
   it("signs out with a CSRF-checked form, here and at the provider", async () => {
@@ -123,13 +166,37 @@ describe("web sign-in at a city (authorization code + PKCE, embedded provider)",
     expect(actions.length).toBeGreaterThan(0);
   });
 
-  it("refuses a callback that no sign-in started, and says so", async () => {
-    const browser = new TestBrowser({ "Accept-Language": "en" });
-    const page = await browser.go(`${base}/paris/auth/callback?code=stolen&state=guessed`);
+  it("refuses a callback that no sign-in started, and one whose state does not match, and says so", async () => {
+    const count = () => withTenant(parisId, (tx) => tx.auditEvent.count({ where: { action: "auth.sign_in_failed" } }));
+    const before = await count();
+    const stranger = new TestBrowser({ "Accept-Language": "en" });
+    const page = await stranger.go(`${base}/paris/auth/callback?code=stolen&state=guessed`);
     expect(page.status).toBe(400);
     expect(page.body).toContain("/paris/auth/login");
-    const failures = await withTenant(parisId, (tx) => tx.auditEvent.count({ where: { action: "auth.sign_in_failed" } }));
-    expect(failures).toBeGreaterThan(0);
+    // Nothing was attempted: logged, but not in the city's audit trail (anyone could fill it).
+    expect(await count()).toBe(before);
+
+    // A sign-in in progress, answered with someone else's code and state: refused and audited.
+    const browser = new TestBrowser({ "Accept-Language": "en" });
+    await browser.request(`${base}/paris/auth/login`);
+    const forged = await browser.go(`${base}/paris/auth/callback?code=stolen&state=guessed`);
+    expect(forged.status).toBe(401);
+    expect(await count()).toBe(before + 1);
+    // The spent sign-in state is gone.
+    expect(browser.cookie("civitas_auth", `${base}/paris/auth/callback`)).toBeUndefined();
+  });
+
+  it("refuses bodies that are no bounded form before any action reads them, and is never framed", async () => {
+    const post = (headers: Record<string, string>, body: string) =>
+      fetch(`${base}/paris/auth/logout`, { method: "POST", headers, body });
+    expect((await post({ "Content-Type": "application/json" }, "{}")).status).toBe(415);
+    expect((await post({ "Content-Type": "text/plain" }, "x")).status).toBe(415);
+    const huge = await rawPost({ "Content-Type": "application/x-www-form-urlencoded", "Content-Length": String(10 * 1024 * 1024) });
+    expect(huge).toBe(413);
+    expect((await post({ "Content-Type": "multipart/form-data; boundary=x" }, "not multipart at all")).status).toBe(400);
+    const page = await fetch(`${base}/paris`);
+    expect(page.headers.get("X-Frame-Options")).toBe("DENY");
+    expect(page.headers.get("Content-Security-Policy")).toContain("frame-ancestors 'none'");
   });
 
   it("never sends the browser to another site after sign-in", async () => {
@@ -143,7 +210,7 @@ describe("web sign-in at a city (authorization code + PKCE, embedded provider)",
     const browser = new TestBrowser();
     await signIn(browser, "/paris/auth/login");
     const session = await withTenant(parisId, (tx) => tx.session.findFirstOrThrow({ orderBy: { createdAt: "desc" } }));
-    const { accessToken } = session.data as { accessToken: string };
+    const { accessToken } = await sessionTokens(browser, session.data);
     const me = await fetch(`${base}/paris/api/me`, { headers: { Authorization: `Bearer ${accessToken}` } });
     expect(me.status).toBe(200);
     expect(await me.json()).toMatchObject({ kind: "user", username: "resident", realm: "paris", roles: ["resident"] });

@@ -131,27 +131,24 @@ export async function ensureAccount(
 
 export type Authentication =
   | { ok: true; account: Account }
-  | { ok: false; reason: "unknown_user" | "invalid_password" | "user_disabled" };
+  | { ok: false; reason: "unknown_account" | "invalid_password" | "user_disabled" };
+
+/** The account a sign-in names, with its password hash: to throttle and audit by, then to check. */
+export type SignInCandidate = Account & { passwordHash: string | null };
 
 /**
- * Checks a username (or email address) and password. Always spends one password hash, found
- * or not, so that response times do not reveal which usernames exist; a disabled account is
- * reported only to someone who knows its password.
+ * The account a typed login names: the username, or the email address when it names exactly
+ * one account (as Keycloak allows). Null when it names none.
  */
-export async function authenticate(
-  realm: string,
-  login: string,
-  password: string,
-  database?: Database,
-): Promise<Authentication> {
+export async function findSignInCandidate(realm: string, login: string, database?: Database): Promise<SignInCandidate | null> {
   const username = normaliseUsername(login);
-  const row = await withPlatformAdmin(async (tx) => {
+  if (username === "") return null;
+  return withPlatformAdmin(async (tx) => {
     const byUsername = await tx.identityUser.findUnique({
       where: { realm_username: { realm, username } },
       select: { ...ACCOUNT_COLUMNS, passwordHash: true },
     });
     if (byUsername || !username.includes("@")) return byUsername;
-    // Sign-in with the email address, as Keycloak allows, when it names exactly one user.
     const byEmail = await tx.identityUser.findMany({
       where: { realm, email: { equals: username, mode: "insensitive" } },
       select: { ...ACCOUNT_COLUMNS, passwordHash: true },
@@ -159,10 +156,18 @@ export async function authenticate(
     });
     return byEmail.length === 1 ? (byEmail[0] ?? null) : null;
   }, database);
-  const matches = await verifyPassword(password, row?.passwordHash ?? null);
-  if (!row) return { ok: false, reason: "unknown_user" };
+}
+
+/**
+ * Checks the password of a sign-in candidate. Always spends one password hash, candidate or
+ * not, so that response times do not reveal which logins exist; a disabled account is reported
+ * only to someone who knows its password.
+ */
+export async function checkSignIn(candidate: SignInCandidate | null, password: string): Promise<Authentication> {
+  const matches = await verifyPassword(password, candidate?.passwordHash ?? null);
+  if (!candidate) return { ok: false, reason: "unknown_account" };
   if (!matches) return { ok: false, reason: "invalid_password" };
-  const { passwordHash: _hash, ...account } = row;
+  const { passwordHash: _hash, ...account } = candidate;
   if (!account.enabled) return { ok: false, reason: "user_disabled" };
   return { ok: true, account };
 }

@@ -70,6 +70,16 @@ function authorizeUrl(params: Record<string, string>): string {
   return `${endpoint(city.realm, "auth")}?${new URLSearchParams(params).toString()}`;
 }
 
+/** The platform realm, provisioned once for the tests that need it. */
+async function ensurePlatformRealm(): Promise<void> {
+  await withPlatformAdmin(
+    (tx) =>
+      tx.identityRealm.upsert({ where: { realm: PLATFORM_REALM }, create: { realm: PLATFORM_REALM, webClientSecret: "platform-secret" }, update: {} }),
+    database,
+  );
+  await harness.backend.ensureRealm(await specOf(PLATFORM_REALM));
+}
+
 /** Runs the browser through sign-in (and consent when asked) up to the client's redirect address. */
 async function signIn(
   browser: Browser,
@@ -429,6 +439,46 @@ describe("civitas-js: the browser's public client", () => {
     expect(leftTo.searchParams.get("state")).toBe("refused");
     expect(leftTo.searchParams.get("code")).toBeNull();
   });
+  it("is not offered in the platform realm, which has no developer page: it answers there like an unknown client", async () => {
+    await ensurePlatformRealm();
+    const authorize = (realm: string, clientId: string) =>
+      fetch(
+        `${endpoint(realm, "auth")}?${new URLSearchParams({
+          client_id: clientId,
+          response_type: "code",
+          scope: "openid",
+          redirect_uri: `${harness.base}${realm === PLATFORM_REALM ? "" : `/${realm}`}/developer`,
+          code_challenge: pkcePair().challenge,
+          code_challenge_method: "S256",
+        })}`,
+        { redirect: "manual" },
+      );
+    // Pages differ by their style nonce only.
+    const page = async (response: Response) => (await response.text()).replace(/nonce="[^"]+"/g, "");
+    const browserClient = await authorize(PLATFORM_REALM, BROWSER_CLIENT_ID);
+    const unknown = await authorize(PLATFORM_REALM, "no-such-client");
+    expect(browserClient.status).toBe(400);
+    expect(browserClient.headers.get("location")).toBeNull();
+    const browserPage = await page(browserClient);
+    expect(browserPage).toContain("invalid_client");
+    expect(browserPage).toBe(await page(unknown));
+
+    const token = (clientId: string) =>
+      fetch(endpoint(PLATFORM_REALM, "token"), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "authorization_code", client_id: clientId, code: "x", redirect_uri: `${harness.base}/developer`, code_verifier: "x".repeat(43) }).toString(),
+      });
+    const [browserToken, unknownToken] = await Promise.all([token(BROWSER_CLIENT_ID), token("no-such-client")]);
+    expect(browserToken.status).toBe(401);
+    expect(unknownToken.status).toBe(401);
+    expect(await browserToken.json()).toEqual(await unknownToken.json());
+
+    // A city's realm still has it.
+    const cityAuthorize = await authorize(city.realm, BROWSER_CLIENT_ID);
+    expect(cityAuthorize.status).toBe(303);
+    expect(cityAuthorize.headers.get("location")).toMatch(/\/login-actions\//);
+  });
 });
 
 describe("machine clients: client credentials", () => {
@@ -582,6 +632,7 @@ describe("users", () => {
 
 describe("sign-in pages", () => {
   let frenchCity: TestRealm;
+  let camilleId: string;
 
   beforeAll(async () => {
     frenchCity = await createCityRealm(database, harness.backend, harness.base, {
@@ -590,7 +641,7 @@ describe("sign-in pages", () => {
       enabledLocales: ["fr", "en", "ar"],
       branding: { primaryColor: "#0B5FFF", accentColor: "#c2410c", logoUrl: "https://cdn.example/villeneuve.svg" },
     });
-    await harness.backend.ensureUser(frenchCity.realm, { username: "camille", password: PASSWORD });
+    ({ id: camilleId } = await harness.backend.ensureUser(frenchCity.realm, { username: "camille", password: PASSWORD }));
   });
 
   function realmAuthorizeUrl(realm: string, extra: Record<string, string> = {}): string {
@@ -692,10 +743,8 @@ describe("sign-in pages", () => {
     });
 
     it("shows Civitas on the platform realm", async () => {
-      await withPlatformAdmin((tx) => tx.identityRealm.create({ data: { realm: PLATFORM_REALM, webClientSecret: "platform-secret" } }), database);
-      const spec = await realmSpec(PLATFORM_REALM, { database, publicUrl: harness.base });
-      await harness.backend.ensureRealm(spec!);
-      await harness.backend.ensureUser(PLATFORM_REALM, { username: "operator", password: PASSWORD, realmRoles: ["platform-operator"] });
+      await ensurePlatformRealm();
+      const { id: operatorId } = await harness.backend.ensureUser(PLATFORM_REALM, { username: "operator", password: PASSWORD, realmRoles: ["platform-operator"] });
       const page = await openLoginPage(PLATFORM_REALM, { acceptLanguage: "de" });
       expect(page.html).toContain('<html lang="de" dir="ltr">');
       expect(page.html).toContain("<h1>Bei Civitas anmelden</h1>");
@@ -706,36 +755,49 @@ describe("sign-in pages", () => {
         (tx) => tx.platformAuditEvent.findMany({ where: { action: "auth.sign_in_failed" }, select: { subjectType: true, subjectId: true, after: true, actorType: true } }),
         database,
       );
-      expect(events).toEqual([{ actorType: "system", subjectType: "identity_user", subjectId: "operator", after: { reason: "invalid_password" } }]);
+      expect(events).toEqual([
+        { actorType: "system", subjectType: "identity_user", subjectId: operatorId, after: { reason: "invalid_password", username: "operator" } },
+      ]);
     });
   });
 
   describe("wrong passwords", () => {
-    const failures = (username: string) =>
+    /** The city's audit events of refused sign-ins, oldest first. */
+    const signInFailures = (town: TestRealm) =>
       withTenant(
-        frenchCity.tenantId,
+        town.tenantId,
         (tx) =>
           tx.auditEvent.findMany({
-            where: { tenantId: frenchCity.tenantId, action: "auth.sign_in_failed", subjectId: username },
-            select: { actorType: true, subjectType: true, after: true },
+            where: { tenantId: town.tenantId, action: "auth.sign_in_failed" },
+            select: { actorType: true, subjectType: true, subjectId: true, after: true },
             orderBy: { occurredAt: "asc" },
           }),
         database,
       );
+    const failures = async (accountId: string | null, town = frenchCity) =>
+      (await signInFailures(town)).filter((event) => event.subjectId === accountId).map(({ subjectId: _id, ...event }) => event);
+    const reasons = async (accountId: string | null, town = frenchCity) =>
+      (await failures(accountId, town)).map((event) => (event.after as { reason: string }).reason);
+    const retryAfter = (response: Response) => Number(response.headers.get("retry-after"));
 
-    it("are refused with an error tied to the fields, and audited in the city's log", async () => {
+    it("are refused with an error tied to the fields, and audited in the city's log by account, never by what was typed", async () => {
       const page = await openLoginPage(frenchCity.realm);
       const wrong = await submitLogin(page, "Camille", "not it");
       expect(wrong.response.status).toBe(401);
       expect(wrong.html).toContain('<p id="login-error" class="error" role="alert">Le nom d’utilisateur ou le mot de passe est incorrect.</p>');
       expect(wrong.html).toMatch(/id="username"[^>]*value="Camille"[^>]*aria-describedby="login-error" aria-invalid="true"/);
       expect(wrong.html).toMatch(/id="password"[^>]*aria-describedby="login-error"/);
-      expect(await failures("camille")).toEqual([{ actorType: "system", subjectType: "identity_user", after: { reason: "invalid_password" } }]);
+      expect(await failures(camilleId)).toEqual([
+        { actorType: "system", subjectType: "identity_user", after: { reason: "invalid_password", username: "camille" } },
+      ]);
 
-      const unknown = await submitLogin(page, "nobody", "whatever");
+      // A password typed into the username field names no account: the log keeps nothing of it.
+      const typedSecret = "Tr0ub4dor&3-in-the-wrong-field";
+      const unknown = await submitLogin(page, typedSecret, "whatever");
       expect(unknown.response.status).toBe(401);
       expect(unknown.html).toContain("Le nom d’utilisateur ou le mot de passe est incorrect.");
-      expect(await failures("nobody")).toEqual([{ actorType: "system", subjectType: "identity_user", after: { reason: "unknown_user" } }]);
+      expect(await failures(null)).toEqual([{ actorType: "system", subjectType: "identity_user", after: { reason: "unknown_account" } }]);
+      expect(JSON.stringify(await signInFailures(frenchCity)).toLowerCase()).not.toContain("tr0ub4dor");
 
       const empty = await submitLogin(page, "camille", "");
       expect(empty.response.status).toBe(400);
@@ -746,20 +808,81 @@ describe("sign-in pages", () => {
       expect(right.response.status).toBe(303);
     });
 
-    it("pause a username after five failures, even with the right password then", async () => {
-      await harness.backend.ensureUser(frenchCity.realm, { username: "dominique", password: PASSWORD });
+    it("pause an account after five failures, even with the right password then, and record the pause once", async () => {
+      const { id } = await harness.backend.ensureUser(frenchCity.realm, { username: "dominique", password: PASSWORD });
       const page = await openLoginPage(frenchCity.realm, { params: { ui_locales: "en" } });
       for (let attempt = 0; attempt < 5; attempt += 1) {
         expect((await submitLogin(page, "dominique", `guess ${attempt}`)).response.status).toBe(401);
       }
       const blocked = await submitLogin(page, "DOMINIQUE", PASSWORD);
       expect(blocked.response.status).toBe(429);
-      expect(Number(blocked.response.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(retryAfter(blocked.response)).toBeGreaterThan(0);
       expect(blocked.html).toContain("Too many failed attempts. Please wait a few minutes before trying again.");
-      const reasons = (await failures("dominique")).map((event) => (event.after as { reason: string }).reason);
-      expect(reasons).toEqual([...Array(5).fill("invalid_password"), "too_many_attempts"]);
+      expect((await submitLogin(page, "dominique", PASSWORD)).response.status).toBe(429);
+      expect(await reasons(id)).toEqual([...Array(5).fill("invalid_password"), "too_many_attempts"]);
+      expect((await failures(id)).at(-1)?.after).toEqual({ reason: "too_many_attempts", username: "dominique", limitedBy: "account" });
       // Another username of the city is not affected.
       expect((await submitLogin(page, "camille", PASSWORD)).response.status).toBe(303);
+    });
+
+    it("check at most five of twenty wrong passwords sent at once; the others are told to wait", async () => {
+      const town = await createCityRealm(database, harness.backend, harness.base);
+      const { id } = await harness.backend.ensureUser(town.realm, { username: "staff", password: PASSWORD });
+      const page = await openLoginPage(town.realm, { params: { ui_locales: "en" } });
+      const answers = await Promise.all(Array.from({ length: 20 }, (_, index) => submitLogin(page, "staff", `guess ${index}`)));
+      const statuses = answers.map((answer) => answer.response.status);
+      expect(statuses.filter((status) => status === 401)).toHaveLength(5);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(15);
+      for (const answer of answers.filter((candidate) => candidate.response.status === 429)) {
+        expect(retryAfter(answer.response)).toBeGreaterThan(0);
+        expect(answer.html).toContain("Too many failed attempts.");
+      }
+      // Five passwords were checked; the refusals are in the log once, not fifteen times.
+      expect((await reasons(id, town)).sort()).toEqual([...Array(5).fill("invalid_password"), "too_many_attempts"]);
+      expect((await submitLogin(page, "staff", PASSWORD)).response.status).toBe(429);
+    });
+
+    it("pause an account under its username and its email address alike", async () => {
+      const town = await createCityRealm(database, harness.backend, harness.base);
+      const staffEmail = `staff@${town.realm}.localhost`;
+      const { id: staffId } = await harness.backend.ensureUser(town.realm, { username: "staff", email: staffEmail, password: PASSWORD });
+      await harness.backend.ensureUser(town.realm, { username: "clerk", email: `clerk@${town.realm}.localhost`, password: PASSWORD });
+      expect((await submitLogin(await openLoginPage(town.realm), `Clerk@${town.realm}.localhost`, PASSWORD)).response.status).toBe(303);
+
+      const page = await openLoginPage(town.realm, { params: { ui_locales: "en" } });
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        expect((await submitLogin(page, "staff", `guess ${attempt}`)).response.status).toBe(401);
+      }
+      const byEmail = await submitLogin(page, staffEmail.toUpperCase(), PASSWORD);
+      expect(byEmail.response.status).toBe(429);
+      expect(retryAfter(byEmail.response)).toBeGreaterThan(0);
+      // The log names the account, not the address that was typed.
+      expect((await failures(staffId, town)).at(-1)?.after).toEqual({ reason: "too_many_attempts", username: "staff", limitedBy: "account" });
+
+      // And the other way round: failures under the email address pause the username.
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        expect((await submitLogin(page, `clerk@${town.realm}.localhost`, `guess ${attempt}`)).response.status).toBe(401);
+      }
+      expect((await submitLogin(page, "clerk", PASSWORD)).response.status).toBe(429);
+    });
+
+    it("pause an address after twenty failures across usernames, in that realm only", async () => {
+      const town = await createCityRealm(database, harness.backend, harness.base);
+      const { id: clerkId } = await harness.backend.ensureUser(town.realm, { username: "clerk", password: PASSWORD });
+      const page = await openLoginPage(town.realm, { params: { ui_locales: "en" } });
+      // One common password tried over many usernames, none tried more than once.
+      for (let index = 0; index < 20; index += 1) {
+        expect((await submitLogin(page, `resident-${index}`, "Summer2024!")).response.status).toBe(401);
+      }
+      const sprayed = await submitLogin(page, "clerk", PASSWORD);
+      expect(sprayed.response.status).toBe(429);
+      expect(retryAfter(sprayed.response)).toBeGreaterThan(0);
+      expect(await reasons(null, town)).toEqual(Array(20).fill("unknown_account"));
+      expect(await failures(clerkId, town)).toEqual([
+        { actorType: "system", subjectType: "identity_user", after: { reason: "too_many_attempts", username: "clerk", limitedBy: "client" } },
+      ]);
+      // The address is paused in this realm, not in another city's.
+      expect((await submitLogin(await openLoginPage(frenchCity.realm), "camille", PASSWORD)).response.status).toBe(303);
     });
 
     it("do not reveal a disabled account; its right password says it is disabled", async () => {
@@ -771,7 +894,7 @@ describe("sign-in pages", () => {
       const right = await submitLogin(page, "sacha", PASSWORD);
       expect(right.response.status).toBe(401);
       expect(right.html).toContain("This account is disabled.");
-      expect((await failures("sacha")).map((event) => (event.after as { reason: string }).reason)).toEqual(["invalid_password", "user_disabled"]);
+      expect(await reasons(id)).toEqual(["invalid_password", "user_disabled"]);
     });
 
     it("cannot be posted without the interaction's cookie", async () => {

@@ -6,10 +6,10 @@ import { errors, type Provider } from "oidc-provider";
 import { recordCityAudit, recordPlatformAudit, type AuditEntry } from "../../audit/audit.server";
 import type { Database } from "../../db/database.server";
 import { BROWSER_CLIENT_ID, type RealmSpec } from "../realm";
-import { authenticate, findAccount, normaliseUsername } from "./accounts.server";
+import { checkSignIn, findAccount, findSignInCandidate, normaliseUsername, type Authentication, type SignInCandidate } from "./accounts.server";
 import { consentPage, errorPage, loginPage, type LoginError, type Page, type PageFrame } from "./pages.server";
 import { interactionPath, rememberConsent } from "./provider.server";
-import type { SignInThrottle } from "./throttle.server";
+import { clientBucket, type BucketKind, type SignInThrottle } from "./throttle.server";
 import type { LocaleRequest } from "./translations.server";
 
 export type InteractionContext = {
@@ -121,19 +121,33 @@ export async function showInteraction(req: Request, res: Response, context: Inte
   await renderStep(req, res, context, details);
 }
 
-async function auditFailedSignIn(context: InteractionContext, username: string, reason: string, requestId: unknown) {
+/**
+ * Records a refused sign-in. The subject is the account the login named, never the typed text
+ * itself: people type passwords into the username field, and the log must not keep them.
+ */
+async function auditFailedSignIn(
+  context: InteractionContext,
+  candidate: SignInCandidate | null,
+  refusal: { reason: string; limitedBy?: BucketKind },
+  requestId: unknown,
+) {
+  const throttled = refusal.limitedBy ? { limitedBy: refusal.limitedBy } : {};
   const entry: AuditEntry = {
     actor: { type: "system" },
     action: "auth.sign_in_failed",
-    subject: { type: "identity_user", id: username.slice(0, 255) },
-    after: { reason },
+    subject: { type: "identity_user", id: candidate?.id ?? null },
+    after: candidate ? { reason: refusal.reason, username: candidate.username, ...throttled } : { reason: refusal.reason, ...throttled },
     requestId: typeof requestId === "string" ? requestId : null,
   };
   if (context.spec.tenantId) await recordCityAudit(context.spec.tenantId, entry, context.database);
   else await recordPlatformAudit(entry, context.database);
 }
 
-/** POST /realms/{realm}/login-actions/{uid}/login: checks the password, then resumes the flow. */
+/**
+ * POST /realms/{realm}/login-actions/{uid}/login: checks the password, then resumes the flow.
+ * The attempt is reserved with the throttle (by the account the login names, and by the
+ * client's address) before the password is checked, so parallel guesses wait their turn.
+ */
 export async function submitLogin(req: Request, res: Response, context: InteractionContext): Promise<void> {
   const details = await currentInteraction(req, res, context, "login");
   if (!details) return;
@@ -145,23 +159,38 @@ export async function submitLogin(req: Request, res: Response, context: Interact
   const refuse = (error: LoginError, status: number) => sendPage(res, loginPage(frame, { action, username, error, status }));
 
   if (username.trim() === "" || password === "") return refuse("missing", 400);
-  const login = normaliseUsername(username);
   const requestId = res.locals.requestId;
-
-  const wait = context.throttle.retryAfter(context.realm, login);
-  if (wait > 0) {
-    await auditFailedSignIn(context, login, "too_many_attempts", requestId);
-    res.set("Retry-After", String(Math.ceil(wait / 1000)));
+  const candidate = await findSignInCandidate(context.realm, username, context.database);
+  const reservation = context.throttle.reserve({
+    realm: context.realm,
+    account: candidate ? `id:${candidate.id}` : `login:${normaliseUsername(username)}`,
+    client: clientBucket(req.ip ?? req.socket.remoteAddress),
+  });
+  if (!reservation.ok) {
+    // Once per lock, not per refused request: a flood of refusals would flood the log.
+    if (reservation.firstRefusal) {
+      await auditFailedSignIn(context, candidate, { reason: "too_many_attempts", limitedBy: reservation.limitedBy }, requestId);
+    }
+    res.set("Retry-After", String(Math.max(1, Math.ceil(reservation.retryAfterMs / 1000))));
     return refuse("throttled", 429);
   }
-  const result = password.length > MAX_FIELD ? null : await authenticate(context.realm, login, password, context.database);
-  if (!result?.ok) {
-    const reason = result?.reason ?? "invalid_password";
-    context.throttle.recordFailure(context.realm, login);
-    await auditFailedSignIn(context, login, reason, requestId);
-    return refuse(reason === "user_disabled" ? "disabled" : "invalid", 401);
+  const { attempt } = reservation;
+  let result: Authentication;
+  try {
+    result =
+      password.length > MAX_FIELD
+        ? { ok: false, reason: candidate ? "invalid_password" : "unknown_account" }
+        : await checkSignIn(candidate, password);
+  } catch (error) {
+    attempt.abandoned();
+    throw error;
   }
-  context.throttle.recordSuccess(context.realm, login);
+  if (!result.ok) {
+    attempt.failed();
+    await auditFailedSignIn(context, candidate, { reason: result.reason }, requestId);
+    return refuse(result.reason === "user_disabled" ? "disabled" : "invalid", 401);
+  }
+  attempt.succeeded();
   await context.provider.interactionFinished(req, res, { login: { accountId: result.account.id } }, { mergeWithLastSubmission: false });
 }
 

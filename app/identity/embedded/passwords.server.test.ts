@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { hashPassword, verifyPassword } from "./passwords.server";
-import { createSignInThrottle } from "./throttle.server";
 
 describe("password hashes", () => {
   it("are scrypt with their parameters and a salt of their own, and check only the right password", async () => {
@@ -22,31 +21,5 @@ describe("password hashes", () => {
 
   it("refuse to hash an empty password", async () => {
     await expect(hashPassword("")).rejects.toThrow(/empty/);
-  });
-});
-
-describe("the sign-in throttle", () => {
-  it("refuses a username of a realm after five failures within fifteen minutes, until the oldest one ages out", () => {
-    const throttle = createSignInThrottle();
-    const start = 1_000_000;
-    for (let minute = 0; minute < 5; minute += 1) {
-      expect(throttle.retryAfter("paris", "ada", start + minute * 60_000)).toBe(0);
-      throttle.recordFailure("paris", "ada", start + minute * 60_000);
-    }
-    const now = start + 5 * 60_000;
-    expect(throttle.retryAfter("paris", "ada", now)).toBe(10 * 60_000);
-    expect(throttle.retryAfter("lyon", "ada", now)).toBe(0);
-    expect(throttle.retryAfter("paris", "grace", now)).toBe(0);
-    expect(throttle.retryAfter("paris", "ada", start + 15 * 60_000)).toBe(0);
-  });
-
-  it("forgets failures after a successful sign-in", () => {
-    const throttle = createSignInThrottle({ limit: 2, windowMs: 60_000 });
-    throttle.recordFailure("paris", "ada", 0);
-    throttle.recordSuccess("paris", "ada");
-    throttle.recordFailure("paris", "ada", 1);
-    expect(throttle.retryAfter("paris", "ada", 2)).toBe(0);
-    throttle.recordFailure("paris", "ada", 2);
-    expect(throttle.retryAfter("paris", "ada", 3)).toBeGreaterThan(0);
   });
 });

@@ -124,6 +124,9 @@ export function createRealmProvider(options: RealmProviderOptions): Provider {
       };
     }
     if (clientId === BROWSER_CLIENT_ID) {
+      // Only cities have a developer page: in the platform realm the public client would be a
+      // way in that nothing uses, so there it is as unknown as any other name.
+      if (spec.tenantId === null) return undefined;
       return {
         ...common,
         client_id: BROWSER_CLIENT_ID,

@@ -7,7 +7,7 @@ import { useTranslation } from "react-i18next";
 import { principalOf } from "~/auth/account.server";
 import { createApiClient, listApiClients, revokeApiClient } from "~/auth/api-clients.server";
 import { CSRF_FIELD } from "~/auth/csrf";
-import { CsrfError, verifyCsrf } from "~/auth/csrf.server";
+import { readCheckedForm } from "~/auth/csrf.server";
 import { Forbidden, Unauthenticated, ValidationFailed } from "~/auth/errors";
 import { requirePermission, type Principal } from "~/auth/principal.server";
 import { webScope } from "~/auth/sign-in.server";
@@ -16,7 +16,10 @@ import type { loader as rootLoader } from "~/root";
 import { pageLocale } from "~/site.server";
 import { notFound } from "~/tenancy/guard.server";
 
-async function adminOf(request: Request, args: Pick<LoaderFunctionArgs, "context" | "params">): Promise<{ principal: Principal; basePath: string }> {
+async function adminOf(
+  request: Request,
+  args: Pick<LoaderFunctionArgs, "context" | "params">,
+): Promise<{ principal: Principal; tenantId: string; basePath: string }> {
   const scope = webScope(args.context, args.params);
   if (scope.kind !== "city") throw notFound();
   const principal = await principalOf(request, args.context);
@@ -30,12 +33,12 @@ async function adminOf(request: Request, args: Pick<LoaderFunctionArgs, "context
     if (error instanceof Forbidden) throw new Response(null, { status: 403, headers: { "Cache-Control": "no-store" } });
     throw error;
   }
-  return { principal, basePath: scope.basePath };
+  return { principal, tenantId: scope.tenantId, basePath: scope.basePath };
 }
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
-  const { principal } = await adminOf(request, { context, params });
-  const clients = await listApiClients(principal);
+  const { principal, tenantId } = await adminOf(request, { context, params });
+  const clients = await listApiClients(principal, { tenantId });
   const locale = pageLocale(request, context);
   return json(
     {
@@ -59,15 +62,9 @@ type ActionResult =
   | { kind: "invalid"; fields: Record<string, string>; values: { name: string; scopes: string[] } };
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
-  const { principal } = await adminOf(request, { context, params });
-  const form = await request.formData();
-  try {
-    await verifyCsrf(request, form);
-  } catch (error) {
-    if (error instanceof CsrfError) throw new Response(error.message, { status: 403 });
-    throw error;
-  }
-  const deps = { backend: identity().backend, verifier: identity().verifier, requestId: context.requestId };
+  const { principal, tenantId } = await adminOf(request, { context, params });
+  const form = await readCheckedForm(request);
+  const deps = { backend: identity().backend, verifier: identity().verifier, requestId: context.requestId, tenantId };
   const intent = form.get("intent");
   const noStore = { headers: { "Cache-Control": "no-store" } };
   if (intent === "revoke") {

@@ -11,7 +11,8 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const scope = webScope(context, params);
   const outcome = await finishSignIn(request, scope, { identity: identity(), requestId: context.requestId });
   if (outcome instanceof Response) return outcome;
-  return json(outcome, { status: outcome.error === "expired" ? 400 : 401, headers: { "Cache-Control": "no-store" } });
+  const { clearCookie, ...failure } = outcome;
+  return json(failure, { status: outcome.error === "expired" ? 400 : 401, headers: { "Cache-Control": "no-store", "Set-Cookie": clearCookie } });
 }
 
 export const meta: MetaFunction = () => [{ name: "robots", content: "noindex" }];

@@ -6,7 +6,7 @@ import { Form, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
 import { sessionOf } from "~/auth/account.server";
 import { CSRF_FIELD } from "~/auth/csrf";
-import { CsrfError, verifyCsrf } from "~/auth/csrf.server";
+import { readCheckedForm } from "~/auth/csrf.server";
 import { signOut, webScope } from "~/auth/sign-in.server";
 import { identity } from "~/identity/identity.server";
 import type { loader as rootLoader } from "~/root";
@@ -19,12 +19,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
 
 export async function action({ request, context, params }: ActionFunctionArgs) {
   const scope = webScope(context, params);
-  try {
-    await verifyCsrf(request, await request.formData());
-  } catch (error) {
-    if (error instanceof CsrfError) throw new Response(error.message, { status: 403 });
-    throw error;
-  }
+  await readCheckedForm(request);
   return signOut(request, scope, { identity: identity(), requestId: context.requestId });
 }
 
