@@ -13,7 +13,10 @@ export type Member = {
   email: string | null;
   displayName: string | null;
   locale: string | null;
+  /** Roles held through Civitas memberships, and through the identity provider's realm roles. */
   roles: CityRole[];
+  /** The part of `roles` that comes from the realm (as of the last sign-in); managed there. */
+  providerRoles: CityRole[];
   createdAt: Date;
 };
 
@@ -59,6 +62,7 @@ export async function listMembers(
           displayName: true,
           locale: true,
           createdAt: true,
+          providerRoles: true,
           memberships: { select: { role: true } },
         },
         orderBy: { id: "asc" },
@@ -71,7 +75,8 @@ export async function listMembers(
           email: row.email,
           displayName: row.displayName,
           locale: row.locale,
-          roles: sortRoles(["resident", ...row.memberships.map((m) => m.role)]),
+          roles: sortRoles(["resident", ...row.memberships.map((m) => m.role), ...row.providerRoles]),
+          providerRoles: sortRoles(row.providerRoles),
           createdAt: row.createdAt,
         })),
         nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,

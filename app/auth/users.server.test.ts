@@ -54,6 +54,25 @@ async function stored(userId: string) {
 }
 
 describe("signInUser", () => {
+  it("records the roles the realm grants, and audits each change of them at sign-in", async () => {
+    const first = await signIn(await verifiedAtParis({ subject: "sub-realm-roles", realmRoles: ["city-staff"] }));
+    const changes = async () =>
+      (await stored(first.userId)).audit.filter((event) => event.action === "membership.provider_roles_changed");
+    expect((await stored(first.userId)).user.providerRoles).toEqual(["staff"]);
+    expect(await changes()).toEqual([]);
+    // Unchanged at the next sign-in: nothing to record.
+    await signIn(await verifiedAtParis({ subject: "sub-realm-roles", realmRoles: ["city-staff"] }));
+    expect(await changes()).toEqual([]);
+    // Promoted in the realm, then everything withdrawn there.
+    await signIn(await verifiedAtParis({ subject: "sub-realm-roles", realmRoles: ["city-staff", "city-admin"] }));
+    await signIn(await verifiedAtParis({ subject: "sub-realm-roles", realmRoles: [] }));
+    expect((await changes()).map((event) => [event.before, event.after])).toEqual([
+      [{ providerRoles: ["staff"] }, { providerRoles: ["staff", "admin"] }],
+      [{ providerRoles: ["staff", "admin"] }, { providerRoles: [] }],
+    ]);
+    expect((await stored(first.userId)).user.providerRoles).toEqual([]);
+  });
+
   it("creates the user and a resident membership on first sign-in, and audits it", async () => {
     const verified = await verifiedAtParis({ subject: "sub-first", email: "amelie@paris.test", name: "Amélie", locale: "fr" });
     const result = await signIn(verified);
@@ -66,7 +85,7 @@ describe("signInUser", () => {
         action: "user.created",
         actorType: "user",
         actorId: result.userId,
-        after: { realm: paris.slug, email: "amelie@paris.test", displayName: "Amélie", locale: "fr", roles: ["resident"] },
+        after: { realm: paris.slug, email: "amelie@paris.test", displayName: "Amélie", locale: "fr", roles: ["resident"], providerRoles: [] },
       }),
     ]);
   });

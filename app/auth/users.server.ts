@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.server";
 import { withTenant, type Tx } from "../db/database.server";
+import { REALM_ROLES } from "../identity/realm";
 import { Forbidden, NotFound, parseInput, ValidationFailed } from "./errors";
 import { requireCityPermission, type Principal } from "./permissions";
 import type { ServiceContext } from "./principal.server";
@@ -35,16 +36,17 @@ export async function signInUser(
   const email = clip(verified.email, MAX_EMAIL);
   const displayName = clip(verified.name ?? verified.username, MAX_DISPLAY_NAME);
   const locale = verified.locale && city?.enabledLocales.includes(verified.locale) ? verified.locale : null;
+  const providerRoles = providerRolesOf(verified);
   const key = { tenantId, realm: verified.realm, subject: verified.subject };
 
   // ON CONFLICT DO NOTHING: two first sign-ins at once create one user; only that one audits.
   const inserted = await tx.user.createMany({
-    data: [{ ...key, id: randomUUID(), email, displayName, locale }],
+    data: [{ ...key, id: randomUUID(), email, displayName, locale, providerRoles }],
     skipDuplicates: true,
   });
   const user = await tx.user.findUniqueOrThrow({
     where: { tenantId_realm_subject: key },
-    select: { id: true, email: true, displayName: true, locale: true },
+    select: { id: true, email: true, displayName: true, locale: true, providerRoles: true },
   });
   await tx.membership.createMany({ data: [{ tenantId, userId: user.id, role: "resident" }], skipDuplicates: true });
 
@@ -53,9 +55,21 @@ export async function signInUser(
       actor: { type: "user", id: user.id },
       action: "user.created",
       subject: { type: "user", id: user.id },
-      after: { realm: verified.realm, email, displayName, locale, roles: ["resident"] },
+      after: { realm: verified.realm, email, displayName, locale, roles: ["resident"], providerRoles },
     });
     return { userId: user.id, created: true };
+  }
+
+  // Roles granted or withdrawn in the realm since the last sign-in: recorded, and audited.
+  if (user.providerRoles.join() !== providerRoles.join()) {
+    await tx.user.updateMany({ where: { tenantId, id: user.id }, data: { providerRoles } });
+    await recordAudit(tx, tenantId, {
+      actor: { type: "system", id: `realm:${verified.realm}` },
+      action: "membership.provider_roles_changed",
+      subject: { type: "user", id: user.id },
+      before: { providerRoles: user.providerRoles },
+      after: { providerRoles },
+    });
   }
 
   const changes = {
@@ -75,6 +89,14 @@ export async function signInUser(
     });
   }
   return { userId: user.id, created: false };
+}
+
+/** The city roles the token's realm roles grant (staff, admin), in a stable order. */
+function providerRolesOf(verified: VerifiedToken): ("staff" | "admin")[] {
+  const roles: ("staff" | "admin")[] = [];
+  if (verified.realmRoles.includes(REALM_ROLES.staff)) roles.push("staff");
+  if (verified.realmRoles.includes(REALM_ROLES.admin)) roles.push("admin");
+  return roles;
 }
 
 // --- Own profile ----------------------------------------------------------------------------

@@ -25,9 +25,10 @@ export type IdentityBackend = {
    */
   verificationKeys(realm: string): JWTVerifyGetKey;
   /**
-   * Creates the realm when missing (clients civitas-web and civitas-js, realm roles, the
-   * read/write scopes, the civitas-api audience) and brings an existing one up to date with
-   * `spec` (redirect addresses, names, locales, web client secret). Idempotent.
+   * Creates the realm when missing (client civitas-web, and civitas-js in a city's realm; realm
+   * roles; the read/write scopes; the civitas-api audience) and brings an existing one up to
+   * date with `spec` (redirect addresses, names, locales, web client secret). Idempotent. A
+   * Keycloak realm Civitas did not create for this city is refused, never adopted.
    */
   ensureRealm(spec: RealmSpec): Promise<{ created: boolean }>;
   /** Creates or updates a user (roles are added, never removed). Returns the provider's id. */

@@ -2,10 +2,10 @@
 // REST endpoints Civitas uses, the client-credentials token endpoint and each realm's JWKS, with
 // realms, clients, client scopes, roles and users in memory. It follows Keycloak's documented
 // behaviour (201 with Location on create, 409 on duplicates, 404 on unknown ids, 401 without a
-// valid admin token, partial updates, built-in roles, scopes and clients in a new realm), so the
-// real @keycloak/keycloak-admin-client can be pointed at it. What it leaves out: permissions
-// finer than "the admin client may do everything", events, sessions, flows and every other
-// grant than client credentials.
+// valid admin token, partial updates but realm attributes replaced as a whole, built-in roles,
+// scopes, clients and attributes in a new realm), so the real @keycloak/keycloak-admin-client
+// can be pointed at it. What it leaves out: permissions finer than "the admin client may do
+// everything", events, sessions, flows and every other grant than client credentials.
 import { randomBytes, randomUUID } from "node:crypto";
 import { once } from "node:events";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -137,6 +137,15 @@ const BUILT_IN_MAPPERS: Record<string, ProtocolMapperRepresentation[]> = {
   ],
 };
 
+/** Attributes Keycloak writes into every new realm itself (CIBA and PAR defaults). */
+const BUILT_IN_REALM_ATTRIBUTES: Record<string, string> = {
+  cibaBackchannelTokenDeliveryMode: "poll",
+  cibaExpiresIn: "120",
+  cibaInterval: "5",
+  cibaAuthRequestedUserHint: "login_hint",
+  parRequestUriLifespan: "60",
+};
+
 const BUILT_IN_CLIENTS: ClientRepresentation[] = [
   { clientId: "account", publicClient: true },
   { clientId: "account-console", publicClient: true },
@@ -170,16 +179,18 @@ export async function startKeycloakMock(options: KeycloakMockOptions = {}): Prom
     const name = rep.realm;
     if (!name) throw badRequest("Realm name cannot be empty");
     if (realms.has(name)) throw conflict(`Conflict detected. See logs for details`);
+    const { attributes, ...fields } = withoutNulls(rep);
     const realm: Realm = {
       rep: {
         enabled: false,
-        sslRequired: "external",
         accessTokenLifespan: 300,
         bruteForceProtected: false,
         internationalizationEnabled: false,
         duplicateEmailsAllowed: false,
         editUsernameAllowed: false,
-        ...withoutNulls(rep),
+        ...fields,
+        sslRequired: sslLevel(fields.sslRequired ?? "external"),
+        attributes: { ...BUILT_IN_REALM_ATTRIBUTES, ...realmAttributes(attributes) },
         id: rep.id ?? randomUUID(),
         realm: name,
       },
@@ -218,9 +229,12 @@ export async function startKeycloakMock(options: KeycloakMockOptions = {}): Prom
   }
 
   function updateRealm(realm: Realm, rep: RealmRepresentation) {
-    // Keycloak updates the fields present; renaming is left out here.
-    const { id: _id, realm: _name, ...fields } = withoutNulls(rep);
+    // Keycloak updates the fields present; renaming is left out here. Attributes are the
+    // exception: given ones replace the realm's whole attribute map (those left out are removed).
+    const { id: _id, realm: _name, attributes, ...fields } = withoutNulls(rep);
+    if (fields.sslRequired !== undefined) fields.sslRequired = sslLevel(fields.sslRequired);
     Object.assign(realm.rep, fields);
+    if (attributes !== undefined) realm.rep.attributes = realmAttributes(attributes);
   }
 
   function scopeByName(realm: Realm, name: string): Scope | undefined {
@@ -1051,6 +1065,22 @@ function checkRedirectUris(uris: string[] | undefined) {
       error_description: "Redirect URIs must not contain an URI fragment",
     });
   }
+}
+
+/** Realm attributes are a map of strings in Keycloak: other values arrive as their text. */
+function realmAttributes(attributes: Record<string, unknown> | undefined): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(attributes ?? {})
+      .filter(([, value]) => value !== null && value !== undefined)
+      .map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)])
+  );
+}
+
+/** Keycloak reads sslRequired case-insensitively, answers in lower case, and refuses other levels. */
+function sslLevel(value: string): string {
+  const level = value.toLowerCase();
+  if (!["none", "external", "all"].includes(level)) throw badRequest(`Invalid sslRequired: ${value}`);
+  return level;
 }
 
 /** Attributes merge key by key; an empty value removes the key. */

@@ -23,7 +23,7 @@ export class KeycloakAdminError extends Error {
   override name = "KeycloakAdminError";
   readonly operation: string;
   readonly realm: string;
-  /** Keycloak's HTTP status; undefined when Keycloak could not be reached at all. */
+  /** Keycloak's HTTP status; undefined when Keycloak could not be reached, or Civitas refused on its own. */
   readonly status: number | undefined;
 
   constructor({ operation, realm, status, detail, cause }: KeycloakAdminErrorOptions) {

@@ -33,6 +33,16 @@ const lyonSpec = (): RealmSpec => ({
   sites: [{ origin: "http://lyon.civitas.test", basePath: "" }],
 });
 
+const platformSpec = (): RealmSpec => ({
+  realm: "platform",
+  tenantId: null,
+  displayName: { en: "Civitas" },
+  defaultLocale: "en",
+  enabledLocales: ["en", "fr"],
+  webClientSecret: "platform-web-secret",
+  sites: [{ origin: "http://civitas.test", basePath: "" }],
+});
+
 let keycloak: KeycloakMock;
 
 beforeEach(async () => {
@@ -87,6 +97,11 @@ describe("ensureRealm", () => {
       sslRequired: "external",
       bruteForceProtected: true,
       accessTokenLifespan: 300,
+      // Marked as Civitas', for Paris: what later runs check before touching the realm.
+      attributes: expect.objectContaining({
+        "civitas.managed": "true",
+        "civitas.city": "3f0a6c1e-1111-4a4a-9b9b-000000000001",
+      }),
     });
     const roles = keycloak.realmRoleNames("paris");
     expect(roles).toEqual(expect.arrayContaining(["city-staff", "city-admin"]));
@@ -151,17 +166,8 @@ describe("ensureRealm", () => {
     expect(browser!.defaultClientScopes).toEqual(expect.arrayContaining(["civitas-api", "basic", "roles"]));
   });
 
-  it("creates the platform realm with the operator role only", async () => {
-    const spec: RealmSpec = {
-      realm: "platform",
-      tenantId: null,
-      displayName: { en: "Civitas" },
-      defaultLocale: "en",
-      enabledLocales: ["en", "fr"],
-      webClientSecret: "platform-web-secret",
-      sites: [{ origin: "http://civitas.test", basePath: "" }],
-    };
-    expect(await backend().ensureRealm(spec)).toEqual({ created: true });
+  it("creates the platform realm with the operator role only, marked for the platform, and no civitas-js", async () => {
+    expect(await backend().ensureRealm(platformSpec())).toEqual({ created: true });
 
     const roles = keycloak.realmRoleNames("platform");
     expect(roles).toContain("platform-operator");
@@ -171,16 +177,43 @@ describe("ensureRealm", () => {
       displayName: "Civitas",
       supportedLocales: ["en", "fr"],
       defaultLocale: "en",
+      attributes: expect.objectContaining({ "civitas.managed": "true", "civitas.city": "platform" }),
     });
     expect(keycloak.client("platform", "civitas-web")).toMatchObject({
       secret: "platform-web-secret",
       redirectUris: ["http://civitas.test/auth/callback"],
       attributes: { "post.logout.redirect.uris": "http://civitas.test/" },
     });
-    expect(keycloak.client("platform", "civitas-js")).toMatchObject({ redirectUris: ["http://civitas.test/developer"] });
+    // The platform has no developer page: no public client to sign in through.
+    expect(keycloak.client("platform", "civitas-js")).toBeUndefined();
     expect(keycloak.clientScopes("platform").map((scope) => scope.name)).toEqual(
       expect.arrayContaining(["read", "write", "civitas-api"])
     );
+  });
+
+  it("removes the civitas-js an earlier version made in the platform realm, and keeps the name reserved", async () => {
+    const identity = backend();
+    await identity.ensureRealm(platformSpec());
+    const kc = await operator();
+    await kc.clients.create({
+      realm: "platform",
+      clientId: "civitas-js",
+      publicClient: true,
+      redirectUris: ["http://civitas.test/developer"],
+    });
+    expect(keycloak.client("platform", "civitas-js")).toBeDefined();
+
+    expect(await identity.ensureRealm(platformSpec())).toEqual({ created: false });
+
+    expect(keycloak.client("platform", "civitas-js")).toBeUndefined();
+    expect(keycloak.client("platform", "civitas-web")).toMatchObject({ secret: "platform-web-secret" });
+    await expect(
+      identity.createMachineClient("platform", { clientId: "civitas-js", name: "Impostor", scopes: ["read"] })
+    ).rejects.toThrow(/belongs to the realm's own clients/);
+    // A city keeps its civitas-js.
+    await identity.ensureRealm(parisSpec());
+    await identity.ensureRealm(parisSpec());
+    expect(keycloak.client("paris", "civitas-js")).toBeDefined();
   });
 
   it("brings an existing realm in line with a changed spec, duplicating nothing", async () => {
@@ -272,6 +305,146 @@ describe("ensureRealm", () => {
     expect(keycloak.realmSettings("lyon")).toMatchObject({ displayName: "Lyon" });
     // The admin realm the library is configured with was never the one written to.
     expect(keycloak.realmSettings("master")?.displayName).toBeUndefined();
+  });
+});
+
+describe("ensureRealm on a realm that already exists", () => {
+  const PARIS_ID = "3f0a6c1e-1111-4a4a-9b9b-000000000001";
+  const REMOVED_CITY_ID = "3f0a6c1e-1111-4a4a-9b9b-0000000000ff";
+
+  async function refusal(spec: RealmSpec): Promise<KeycloakAdminError> {
+    const since = keycloak.requests.length;
+    const error = await backend()
+      .ensureRealm(spec)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KeycloakAdminError);
+    // Refused after one look: nothing in the realm was written.
+    expect(adminWrites(since)).toEqual([]);
+    return error as KeycloakAdminError;
+  }
+
+  it("refuses a realm an operator made by hand, whose city admins would become Paris' admins", async () => {
+    const kc = await operator();
+    await kc.realms.create({ realm: "paris", enabled: true });
+    await kc.roles.create({ realm: "paris", name: "city-admin" });
+    const { id } = await kc.users.create({ realm: "paris", username: "mallory", enabled: true });
+    const role = await kc.roles.findOneByName({ realm: "paris", name: "city-admin" });
+    await kc.users.addRealmRoleMappings({ realm: "paris", id, roles: [{ id: role!.id!, name: "city-admin" }] });
+
+    const error = await refusal(parisSpec());
+    expect(error).toMatchObject({ realm: "paris", status: undefined });
+    expect(error.message).toContain(`Keycloak could not use the existing realm for city ${PARIS_ID} (realm "paris")`);
+    expect(error.message).toContain('Civitas did not create it (no civitas.managed = "true" attribute)');
+    expect(error.message).toContain("another realm name (identity.realm in its city file)");
+    expect(error.message).toContain(`civitas.managed = "true" and civitas.city = "${PARIS_ID}"`);
+    expect(keycloak.client("paris", "civitas-web")).toBeUndefined();
+    expect(keycloak.realmSettings("paris")?.displayName).toBeUndefined();
+  });
+
+  it("refuses the realm a removed city left behind, and one marked for the platform", async () => {
+    await backend().ensureRealm(parisSpec({ tenantId: REMOVED_CITY_ID, webClientSecret: "old-city-secret" }));
+
+    const error = await refusal(parisSpec());
+    expect(error.message).toContain(`the realm belongs to city ${REMOVED_CITY_ID} (civitas.city)`);
+    expect(error.message).toContain(`would pass to city ${PARIS_ID}`);
+    expect(keycloak.client("paris", "civitas-web")!.secret).toBe("old-city-secret");
+
+    await backend().ensureRealm({ ...lyonSpec(), realm: "lyon-platform", tenantId: null });
+    const platformError = await refusal({ ...lyonSpec(), realm: "lyon-platform" });
+    expect(platformError.message).toContain("the realm belongs to the platform (civitas.city)");
+  });
+
+  it("refuses a platform realm Civitas did not create, without suggesting a city file", async () => {
+    const kc = await operator();
+    await kc.realms.create({ realm: "platform", enabled: true, attributes: { "civitas.managed": "true" } });
+
+    const error = await refusal(platformSpec());
+    expect(error.message).toContain("use the existing realm for the platform");
+    expect(error.message).toContain("marked as Civitas' but for no one (no civitas.city attribute)");
+    expect(error.message).toContain("Rename or remove that realm in Keycloak");
+    expect(error.message).toContain('civitas.city = "platform"');
+    expect(error.message).not.toContain("city file");
+  });
+
+  it("takes a realm the operator marked for the city deliberately, keeping the operator's attributes", async () => {
+    const kc = await operator();
+    await kc.realms.create({ realm: "paris", enabled: true, attributes: { frontendUrl: "https://sso.paris.example" } });
+    // What the error tells the operator to do: add the mark to the attributes, PUT them back whole.
+    const current = await kc.realms.findOne({ realm: "paris" });
+    await kc.realms.update(
+      { realm: "paris" },
+      { attributes: { ...current!.attributes, "civitas.managed": "true", "civitas.city": PARIS_ID } }
+    );
+
+    expect(await backend().ensureRealm(parisSpec())).toEqual({ created: false });
+    expect(keycloak.client("paris", "civitas-web")).toMatchObject({ secret: "web-secret-1" });
+    expect(keycloak.realmSettings("paris")).toMatchObject({
+      displayName: "Paris",
+      attributes: expect.objectContaining({
+        frontendUrl: "https://sso.paris.example",
+        "civitas.managed": "true",
+        "civitas.city": PARIS_ID,
+      }),
+    });
+  });
+
+  it("lets two Civitas processes create the same realm at once: one creates, the other updates", async () => {
+    const processes = [backend(), backend()];
+    // Signed in first, so both look the realm up in the same moment and both find none.
+    await Promise.all(processes.map((process) => process.deleteMachineClient("master", "civ_nothing")));
+    const results = await Promise.all(processes.map((process) => process.ensureRealm(parisSpec())));
+    expect(results.map((result) => result.created).sort()).toEqual([false, true]);
+    const creations = keycloak.requests.filter((request) => request.method === "POST" && /^\/admin\/realms\/?$/.test(request.path));
+    expect(creations.map((request) => request.status).sort()).toEqual([201, 409]);
+    expect(keycloak.clients("paris").filter((client) => client.clientId === "civitas-web")).toHaveLength(1);
+  });
+
+  it("keeps an operator's stricter hardening: HTTPS everywhere, shorter tokens, brute-force protection", async () => {
+    const identity = backend();
+    await identity.ensureRealm(parisSpec());
+    const kc = await operator();
+    const current = await kc.realms.findOne({ realm: "paris" });
+    await kc.realms.update(
+      { realm: "paris" },
+      {
+        sslRequired: "all",
+        accessTokenLifespan: 120,
+        attributes: { ...current!.attributes, frontendUrl: "https://sso.paris.example" },
+      }
+    );
+
+    await identity.ensureRealm(parisSpec({ displayName: { fr: "Ville de Paris" } }));
+
+    expect(keycloak.realmSettings("paris")).toMatchObject({
+      displayName: "Ville de Paris",
+      sslRequired: "all",
+      accessTokenLifespan: 120,
+      bruteForceProtected: true,
+      attributes: expect.objectContaining({
+        frontendUrl: "https://sso.paris.example",
+        "civitas.managed": "true",
+        "civitas.city": PARIS_ID,
+      }),
+    });
+  });
+
+  it("raises weaker settings to Civitas' floor, and never switches brute-force protection off", async () => {
+    const identity = backend();
+    await identity.ensureRealm(parisSpec());
+    const kc = await operator();
+    await kc.realms.update({ realm: "paris" }, { sslRequired: "none", accessTokenLifespan: 3600, bruteForceProtected: false });
+
+    await identity.ensureRealm(parisSpec());
+
+    expect(keycloak.realmSettings("paris")).toMatchObject({
+      sslRequired: "external",
+      accessTokenLifespan: 300,
+      bruteForceProtected: true,
+    });
+    const updates = keycloak.requests.filter((request) => request.method === "PUT" && request.path === "/admin/realms/paris");
+    // Civitas never sends the realm's attributes back: a PUT would replace them all.
+    for (const update of updates) expect(update.body).not.toHaveProperty("attributes");
+    expect(updates.at(-1)!.body).not.toHaveProperty("bruteForceProtected", false);
   });
 });
 

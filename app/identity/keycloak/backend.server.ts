@@ -2,6 +2,7 @@
 // Keycloak (KEYCLOAK_URL), managed through its admin API with @keycloak/keycloak-admin-client.
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
+import type RealmRepresentation from "@keycloak/keycloak-admin-client/lib/defs/realmRepresentation.js";
 import type UserRepresentation from "@keycloak/keycloak-admin-client/lib/defs/userRepresentation.js";
 import { createRemoteJWKSet, type JWTVerifyGetKey } from "jose";
 import type { IdentityBackend, IdentityUserSpec } from "../backend.server";
@@ -12,12 +13,15 @@ import {
   apiScope,
   audienceMapper,
   audienceScope,
-  browserClient,
   machineClient,
   machineClientScopes,
+  newRealm,
+  PLATFORM_OWNER,
+  REALM_MARK,
+  realmClients,
+  realmOwner,
   realmRoles,
-  realmSettings,
-  webClient,
+  realmUpdate,
 } from "./representations.server";
 
 export { KeycloakAdminError } from "./admin-session.server";
@@ -62,8 +66,11 @@ export function createKeycloakBackend(options: KeycloakBackendOptions): Identity
       const created = await ensureRealmSettings(admin, spec);
       await ensureRealmRoles(admin, spec);
       const audienceScopeId = await ensureClientScopes(admin, spec.realm);
-      for (const client of [webClient(spec), browserClient(spec)]) {
-        await ensureRealmClient(admin, spec.realm, client, audienceScopeId);
+      const clients = realmClients(spec);
+      for (const client of clients) await ensureRealmClient(admin, spec.realm, client, audienceScopeId);
+      // An earlier version made civitas-js in the platform realm too: take away what no longer belongs.
+      for (const clientId of RESERVED_CLIENT_IDS.filter((id) => !clients.some((client) => client.clientId === id))) {
+        await removeRealmClient(admin, spec.realm, clientId);
       }
       return { created };
     },
@@ -92,22 +99,70 @@ export function createKeycloakBackend(options: KeycloakBackendOptions): Identity
   };
 }
 
-/** Creates the realm or brings its settings in line; true when it was created. */
+/**
+ * Creates the realm (marked as Civitas' and this city's) or brings its settings in line; true
+ * when it was created. A realm that exists without this city's mark is refused before anything
+ * in it is touched.
+ */
 async function ensureRealmSettings(admin: AdminSession, spec: RealmSpec): Promise<boolean> {
   const realm = spec.realm;
-  const settings = realmSettings(spec);
-  const existing = await admin.call("look up the realm", realm, (kc) => kc.realms.findOne({ realm }));
+  let existing = await admin.call("look up the realm", realm, (kc) => kc.realms.findOne({ realm }));
   if (!existing) {
     try {
-      await admin.call("create the realm", realm, (kc) => kc.realms.create({ id: realm, realm, ...settings }));
+      await admin.call("create the realm", realm, (kc) => kc.realms.create(newRealm(spec)));
       return true;
     } catch (error) {
-      // Another process created it meanwhile: update it like any existing realm.
+      // Someone created it meanwhile: another Civitas process (marked), or not (refused below).
       if (!isKeycloakStatus(error, 409)) throw error;
+      existing = await admin.call("look up the realm", realm, (kc) => kc.realms.findOne({ realm }));
+      if (!existing) throw error;
     }
   }
-  await admin.call("update the realm's settings", realm, (kc) => kc.realms.update({ realm }, settings));
+  checkRealmOwner(spec, existing);
+  const update = realmUpdate(spec, existing);
+  await admin.call("update the realm's settings", realm, (kc) => kc.realms.update({ realm }, update));
   return false;
+}
+
+/** Refuses a realm Civitas did not create for this city (see REALM_MARK). */
+function checkRealmOwner(spec: RealmSpec, existing: RealmRepresentation): void {
+  const owner = realmOwner(spec);
+  const attributes = (existing.attributes ?? {}) as Record<string, unknown>;
+  const managed = attributes[REALM_MARK.managed] === "true";
+  const markedFor = attributes[REALM_MARK.owner];
+  if (managed && markedFor === owner) return;
+
+  const who = spec.tenantId === null ? "the platform" : `city ${spec.tenantId}`;
+  const whose = (value: unknown) => (value === PLATFORM_OWNER ? "the platform" : `city ${String(value)}`);
+  let problem: string;
+  if (existing.attributes === undefined) {
+    problem =
+      "Keycloak showed the realm without its attributes, so whether Civitas created it cannot be told " +
+      "(the admin client needs view-realm and manage-realm on it)";
+  } else if (!managed) {
+    problem =
+      `the realm exists but Civitas did not create it (no ${REALM_MARK.managed} = "true" attribute), ` +
+      `so its users and their roles would pass to ${who}`;
+  } else if (typeof markedFor !== "string" || markedFor === "") {
+    problem = `the realm is marked as Civitas' but for no one (no ${REALM_MARK.owner} attribute)`;
+  } else {
+    problem =
+      `the realm belongs to ${whose(markedFor)} (${REALM_MARK.owner}), ` +
+      `so its users and their roles would pass to ${who}`;
+  }
+  // The platform realm's name is fixed; a city's comes from its city file.
+  const elsewhere =
+    spec.tenantId === null
+      ? "Rename or remove that realm in Keycloak"
+      : `Give ${who} another realm name (identity.realm in its city file)`;
+  throw new KeycloakAdminError({
+    operation: `use the existing realm for ${who}`,
+    realm: spec.realm,
+    detail:
+      `${problem}. ${elsewhere}, or, if this realm is meant for it, mark it deliberately: set the realm ` +
+      `attributes ${REALM_MARK.managed} = "true" and ${REALM_MARK.owner} = "${owner}" (admin API: GET the ` +
+      'realm, add both to its "attributes", PUT it back whole, since a realm PUT replaces every attribute).',
+  });
 }
 
 async function ensureRealmRoles(admin: AdminSession, spec: RealmSpec): Promise<void> {
@@ -362,6 +417,17 @@ async function alignMachineClientScopes(
     await admin.call(`add default scope "${name}" to ${label}`, realm, (kc) =>
       kc.clients.addDefaultClientScope({ realm, id, clientScopeId: scopeId })
     );
+  }
+}
+
+/** Removes one of the realm's own clients that the spec no longer has; a missing one is fine. */
+async function removeRealmClient(admin: AdminSession, realm: string, clientId: string): Promise<void> {
+  for (const client of await findClients(admin, realm, clientId)) {
+    await admin
+      .call(`remove client "${clientId}"`, realm, (kc) => kc.clients.del({ realm, id: client.id! }))
+      .catch((error: unknown) => {
+        if (!isKeycloakStatus(error, 404)) throw error;
+      });
   }
 }
 

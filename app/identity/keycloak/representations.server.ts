@@ -1,7 +1,8 @@
-// What a Civitas realm looks like in Keycloak's admin representations: realm settings, roles,
-// the read/write/civitas-api client scopes and the two clients, all derived from a RealmSpec.
+// What a Civitas realm looks like in Keycloak's admin representations: realm settings and mark,
+// roles, the read/write/civitas-api client scopes and the realm's clients, all derived from a RealmSpec.
 // Only the fields Civitas owns are listed, so updates leave an operator's other settings alone
-// (Keycloak's PUT on realms and clients changes only the fields it is given).
+// (Keycloak's PUT on realms and clients changes only the fields it is given, except a realm's
+// attributes, which it replaces as a whole: see realmUpdate).
 import type ClientRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientRepresentation.js";
 import type ClientScopeRepresentation from "@keycloak/keycloak-admin-client/lib/defs/clientScopeRepresentation.js";
 import type ProtocolMapperRepresentation from "@keycloak/keycloak-admin-client/lib/defs/protocolMapperRepresentation.js";
@@ -25,17 +26,70 @@ const OIDC = "openid-connect";
 /** Keycloak keeps several post-logout addresses in one attribute, separated by "##". */
 const POST_LOGOUT_SEPARATOR = "##";
 
+/**
+ * Realm attributes Civitas writes when it creates a realm: the realm is Civitas' and belongs to
+ * one city (its tenant id) or to the platform. A realm without them, or marked for someone else,
+ * is never taken over: its users and their roles would pass to the city.
+ */
+export const REALM_MARK = { managed: "civitas.managed", owner: "civitas.city" } as const;
+
+/** The owner in the platform realm's mark; a city's realm carries the city's tenant id. */
+export const PLATFORM_OWNER = "platform";
+
+export function realmOwner(spec: RealmSpec): string {
+  return spec.tenantId ?? PLATFORM_OWNER;
+}
+
+/**
+ * Hardening a new realm gets. On an existing realm these are a floor, not a value: a stricter
+ * setting of the operator's stays (see realmUpdate).
+ */
+const HARDENING = { sslRequired: "external", accessTokenLifespan: 300, bruteForceProtected: true } as const;
+
+/** Keycloak's sslRequired levels, weakest first. */
+const SSL_LEVELS: readonly string[] = ["none", "external", "all"];
+
+/** A new realm: the settings Civitas owns, the hardening, and the mark. */
+export function newRealm(spec: RealmSpec): RealmRepresentation {
+  return {
+    id: spec.realm,
+    realm: spec.realm,
+    ...ownedSettings(spec),
+    ...HARDENING,
+    attributes: { [REALM_MARK.managed]: "true", [REALM_MARK.owner]: realmOwner(spec) },
+  };
+}
+
+/**
+ * What to PUT on an existing realm: the settings Civitas owns, plus any hardening the realm
+ * falls short of. No `attributes`: Keycloak's realm PUT replaces the whole attribute map with
+ * the one given, which would wipe the operator's (frontend URL and the like).
+ */
+export function realmUpdate(spec: RealmSpec, current: RealmRepresentation): RealmRepresentation {
+  const update: RealmRepresentation = ownedSettings(spec);
+  if (sslLevel(current.sslRequired) < sslLevel(HARDENING.sslRequired)) update.sslRequired = HARDENING.sslRequired;
+  const lifespan = current.accessTokenLifespan;
+  // Zero or less is no lifespan Keycloak can honour: treat it as unset.
+  if (typeof lifespan !== "number" || lifespan <= 0 || lifespan > HARDENING.accessTokenLifespan) {
+    update.accessTokenLifespan = HARDENING.accessTokenLifespan;
+  }
+  if (current.bruteForceProtected !== true) update.bruteForceProtected = HARDENING.bruteForceProtected;
+  return update;
+}
+
+/** An unknown or missing level counts as weaker than "none", so it gets the floor. */
+function sslLevel(value: string | undefined): number {
+  return value === undefined ? -1 : SSL_LEVELS.indexOf(value.toLowerCase());
+}
+
 /** Realm settings Civitas owns; everything else (themes, brokers, policies) is the operator's. */
-export function realmSettings(spec: RealmSpec): RealmRepresentation {
+function ownedSettings(spec: RealmSpec): RealmRepresentation {
   return {
     enabled: true,
     displayName: realmDisplayName(spec),
     internationalizationEnabled: true,
     supportedLocales: [...new Set(spec.enabledLocales)],
     defaultLocale: spec.defaultLocale,
-    sslRequired: "external",
-    bruteForceProtected: true,
-    accessTokenLifespan: 300,
   };
 }
 
@@ -88,6 +142,14 @@ export function audienceMapper(): ProtocolMapperRepresentation {
       "introspection.token.claim": "true",
     },
   };
+}
+
+/**
+ * The realm's own clients: civitas-web always, civitas-js in cities' realms only (the platform
+ * has no developer page, so a public client there would be one more way in for nothing).
+ */
+export function realmClients(spec: RealmSpec): ClientRepresentation[] {
+  return spec.tenantId === null ? [webClient(spec)] : [webClient(spec), browserClient(spec)];
 }
 
 /** Civitas' server signs people in with it: authorization code with PKCE, a secret. */
