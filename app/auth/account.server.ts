@@ -44,7 +44,9 @@ export function sessionOf(request: Request, context: AppLoadContext): Promise<We
   const known = sessions.get(context);
   if (known) return known;
   const scope = scopeOf(context);
-  const lookup = scope
+  // Most requests carry no session at all: no need to touch identity or the database for them.
+  const carriesSession = /(^|;\s*)civitas_(operator_)?session=/.test(request.headers.get("Cookie") ?? "");
+  const lookup = scope && carriesSession
     ? currentSession(request, scope, { identity: identity() }).catch((error: unknown) => {
         console.error(`[${context.requestId}] reading the session failed:`, error);
         return null;

@@ -21,6 +21,8 @@ export type BenchApp = {
 export async function startBenchApp(): Promise<BenchApp> {
   delete process.env.DATABASE_URL;
   process.env.NODE_ENV = "production";
+  // What `npm start` does on a machine with no Keycloak: the embedded provider, as an evaluation.
+  process.env.CIVITAS_EMBEDDED_IDP ??= "allow";
   const database = await useFreshProcessDatabase();
   await applyCityFiles({ dir: "tenants", mode: "create-missing" });
   const remix = await compileRemixBuild();

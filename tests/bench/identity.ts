@@ -12,7 +12,6 @@ import { provisionAllRealms } from "../../app/identity/provision.server";
 import { TestBrowser } from "../support/browser";
 import { CONCURRENCY, figures, measureConcurrent, REQUESTS, startBenchApp } from "./harness";
 
-process.env.CIVITAS_EMBEDDED_IDP = "allow";
 const app = await startBenchApp();
 const send = app.send;
 const base = `http://127.0.0.1:${app.port}`;
