@@ -60,6 +60,8 @@ type StoredSession = {
 
 type Sealed = Prisma.InputJsonObject;
 
+type SessionRow = { user_id: string; data: unknown; expires_at: Date; updated_at: Date; subject: string; roles: string[] };
+
 type SessionStore = {
   insert(id: string, ownerId: string, data: Sealed, expiresAt: Date): Promise<void>;
   find(id: string): Promise<StoredSession | null>;
@@ -77,15 +79,27 @@ function storeFor(scope: WebScope, database?: Database): SessionStore {
         run(async (tx) => {
           await tx.session.create({ data: { tenantId, id, userId, data, expiresAt } });
         }),
+      // Every signed-in page asks: the session, its user and their memberships in one statement
+      // (Prisma's include would take three).
       find: (id) =>
         run(async (tx) => {
-          const row = await tx.session.findUnique({
-            where: { tenantId_id: { tenantId, id } },
-            include: { user: { select: { subject: true, memberships: { select: { role: true } } } } },
-          });
+          const rows = await tx.$queryRaw<SessionRow[]>`
+            SELECT s.user_id, s.data, s.expires_at, s.updated_at, u.subject,
+                   coalesce(array_agg(m.role::text) FILTER (WHERE m.role IS NOT NULL), '{}') AS roles
+              FROM sessions s
+              JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
+              LEFT JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
+             WHERE s.tenant_id = ${tenantId}::uuid AND s.id = ${id}
+             GROUP BY s.user_id, s.data, s.expires_at, s.updated_at, u.subject`;
+          const row = rows[0];
           if (!row) return null;
-          const user = { subject: row.user.subject, memberships: row.user.memberships.map((membership) => membership.role) };
-          return { ownerId: row.userId, data: row.data, expiresAt: row.expiresAt, updatedAt: row.updatedAt, user };
+          return {
+            ownerId: row.user_id,
+            data: row.data,
+            expiresAt: row.expires_at,
+            updatedAt: row.updated_at,
+            user: { subject: row.subject, memberships: row.roles as MemberRole[] },
+          };
         }),
       update: (id, data) =>
         run(async (tx) => {
