@@ -7,7 +7,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { broadcastDevReady, type ServerBuild } from "@remix-run/node";
 import type { RequestHandler } from "express";
-import { config } from "./app/config.server";
+import { config, demoUsersEnabled } from "./app/config.server";
 import { closeDatabase, getDatabase } from "./app/db/database.server";
 import { migrate } from "./app/db/migrate.server";
 import { createApp, remixHandler } from "./app/http.server";
@@ -42,7 +42,7 @@ async function prepareDatabase(): Promise<void> {
 async function prepareIdentity(): Promise<void> {
   const env = config();
   // Demo sign-ins have a published password: never on a production instance unless asked for.
-  const demoUsers = env.CIVITAS_SEED_ON_START && (env.CIVITAS_DEMO_USERS ?? env.NODE_ENV !== "production");
+  const demoUsers = env.CIVITAS_SEED_ON_START && demoUsersEnabled(env);
   await provisionIdentity({ backend: identity().backend, tenantsDir: env.CIVITAS_TENANTS_DIR, demoUsers, log });
 }
 

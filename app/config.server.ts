@@ -122,6 +122,18 @@ export function publicUrl(): string {
   return env.CIVITAS_PUBLIC_URL ?? `http://${env.CIVITAS_DOMAIN}:${env.PORT}`;
 }
 
+/** CIVITAS_TRUST_PROXY in Express' own forms: a hop count, true/false, or addresses and subnet names. */
+export function trustProxySetting(value: string | undefined): boolean | number | string {
+  if (value === undefined || value === "false") return false;
+  if (value === "true") return true;
+  return /^\d+$/.test(value) ? Number(value) : value;
+}
+
+/** Whether demo sign-ins are created: CIVITAS_DEMO_USERS, else outside production only. */
+export function demoUsersEnabled(env: Config = config()): boolean {
+  return env.CIVITAS_DEMO_USERS ?? env.NODE_ENV !== "production";
+}
+
 /** Tests change the environment between suites; this forgets what was read. */
 export function resetConfig(): void {
   cached = undefined;

@@ -9,6 +9,8 @@ import compression from "compression";
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from "express";
 import morgan from "morgan";
 import { csrfSeed } from "./auth/csrf.server";
+import { trustProxySetting } from "./config.server";
+import { carriesSessionCookie } from "./auth/web-session.server";
 import { identityRoutes } from "./identity/identity.server";
 import { createLoadContext } from "./load-context.server";
 import { normaliseHost } from "./tenancy/host.server";
@@ -61,13 +63,6 @@ export function remixHandler(build: ServerBuild): RequestHandler {
         csrfSeed: String(res.locals.csrfSeed),
       }),
   });
-}
-
-/** Express' own forms: a hop count, true/false, or addresses and subnet names. */
-export function trustProxySetting(value: string | undefined): boolean | number | string {
-  if (value === undefined || value === "false") return false;
-  if (value === "true") return true;
-  return /^\d+$/.test(value) ? Number(value) : value;
 }
 
 // --- Middleware ------------------------------------------------------------------------------
@@ -203,7 +198,7 @@ const limitFormBodies: RequestHandler = (req, res, next) => {
 const protectPages: RequestHandler = (req, res, next) => {
   res.setHeader("X-Frame-Options", "DENY");
   res.setHeader("Content-Security-Policy", "frame-ancestors 'none'");
-  if (/(^|;\s*)civitas_(operator_)?session=/.test(req.headers.cookie ?? "")) res.setHeader("Cache-Control", "private, no-store");
+  if (carriesSessionCookie(req.headers.cookie)) res.setHeader("Cache-Control", "private, no-store");
   next();
 };
 

@@ -1,7 +1,7 @@
 // `npm run db:seed`: migrates, then makes the cities of CIVITAS_TENANTS_DIR (default ./tenants)
 // match their files ("sync"). Running it again changes nothing.
 import path from "node:path";
-import { config } from "../app/config.server";
+import { config, demoUsersEnabled } from "../app/config.server";
 import { closeDatabase, getDatabase } from "../app/db/database.server";
 import { MigrationError, migrate } from "../app/db/migrate.server";
 import { CityFileError } from "../app/tenancy/city-file.server";
@@ -20,9 +20,7 @@ try {
   console.log(`  created:   ${list(report.created)}`);
   console.log(`  updated:   ${list(report.updated)}`);
   console.log(`  unchanged: ${list(report.unchanged)}`);
-  const env = config();
-  const demoUsers = env.CIVITAS_DEMO_USERS ?? env.NODE_ENV !== "production";
-  await provisionIdentity({ backend: identity().backend, database, tenantsDir: dir, demoUsers, log: (line) => console.log(line) });
+  await provisionIdentity({ backend: identity().backend, database, tenantsDir: dir, demoUsers: demoUsersEnabled(), log: (line) => console.log(line) });
 } catch (error) {
   // Expected failures are the reader's to fix: the message is enough, a stack trace is noise.
   console.error(error instanceof CityFileError || error instanceof MigrationError ? error.message : error);

@@ -5,7 +5,7 @@ import { identity } from "../identity/identity.server";
 import { csrfToken } from "./csrf.server";
 import type { Principal } from "./principal.server";
 import { webScope } from "./sign-in.server";
-import { currentSession, type WebScope, type WebSession } from "./web-session.server";
+import { carriesSessionCookie, currentSession, type WebScope, type WebSession } from "./web-session.server";
 
 export type Viewer = {
   name: string;
@@ -45,8 +45,7 @@ export function sessionOf(request: Request, context: AppLoadContext): Promise<We
   if (known) return known;
   const scope = scopeOf(context);
   // Most requests carry no session at all: no need to touch identity or the database for them.
-  const carriesSession = /(^|;\s*)civitas_(operator_)?session=/.test(request.headers.get("Cookie") ?? "");
-  const lookup = scope && carriesSession
+  const lookup = scope && carriesSessionCookie(request.headers.get("Cookie"))
     ? currentSession(request, scope, { identity: identity() }).catch((error: unknown) => {
         console.error(`[${context.requestId}] reading the session failed:`, error);
         return null;

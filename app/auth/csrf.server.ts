@@ -36,8 +36,12 @@ function readCookie(header: string | null | undefined, name: string): string | u
 
 /** Express: makes sure the browser has a seed, and hands it to Remix (res.locals.csrfSeed). */
 export const csrfSeed: RequestHandler = (req, res, next) => {
-  let seed = readCookie(req.headers.cookie, CSRF_COOKIE);
-  if (!seed || !SEED_PATTERN.test(seed)) {
+  const sent = readCookie(req.headers.cookie, CSRF_COOKIE);
+  let seed = sent && SEED_PATTERN.test(sent) ? sent : "";
+  // Probes and API calls (a Bearer token, no forms) get no cookie: nothing to protect there,
+  // and a Set-Cookie would make their answers uncacheable for nothing. ("" signs no valid form.)
+  const machine = req.path === "/healthz" || req.path === "/readyz" || req.headers.authorization !== undefined;
+  if (!seed && !machine) {
     seed = randomBytes(32).toString("base64url");
     res.cookie(CSRF_COOKIE, seed, { httpOnly: true, sameSite: "lax", secure: req.secure, path: "/" });
   }

@@ -8,15 +8,15 @@ import { createCookie, redirect } from "@remix-run/node";
 import * as oidc from "openid-client";
 import { recordAudit, recordCityAudit, recordPlatformAudit } from "../audit/audit.server";
 import { publicUrl } from "../config.server";
-import { withTenant, type Database } from "../db/database.server";
+import { withTenant } from "../db/database.server";
 import { AUTH_PATHS, PLATFORM_REALM, WEB_CLIENT_ID } from "../identity/realm";
-import { notFound, temporarilyUnavailable } from "../tenancy/guard.server";
+import { notFound, requireCity } from "../tenancy/guard.server";
 import { TokenRejected } from "./errors";
 import { principalFromToken } from "./principal.server";
 import { relyingParty } from "./relying-party.server";
 import { cookieSecrets } from "./secrets.server";
 import { signInUser } from "./users.server";
-import { currentSession, endSession, secureCookies, startSession, type SessionDeps, type WebScope, type WebSession } from "./web-session.server";
+import { currentSession, endSession, expectedFor, secureCookies, sessionTokensFrom, startSession, type SessionDeps, type WebScope } from "./web-session.server";
 
 const AUTH_STATE_COOKIE = "civitas_auth";
 /** How long a sign-in may take at the provider. */
@@ -30,9 +30,8 @@ export type SignInDeps = SessionDeps & { requestId?: string };
 export function webScope(context: AppLoadContext, params: { city?: string }): WebScope {
   const { tenant } = context;
   if (tenant.kind === "city") {
-    if (params.city !== undefined && params.city !== tenant.city.slug) throw notFound();
-    if (tenant.city.status !== "active") throw temporarilyUnavailable();
-    return { kind: "city", tenantId: tenant.city.id, citySlug: tenant.city.slug, realm: tenant.city.identityRealm, basePath: tenant.basePath };
+    const { city, basePath } = requireCity(context, params);
+    return { kind: "city", tenantId: city.id, citySlug: city.slug, realm: city.identityRealm, basePath };
   }
   if (tenant.kind === "platform" && params.city === undefined) return { kind: "platform", realm: PLATFORM_REALM, basePath: "" };
   throw notFound();
@@ -176,21 +175,13 @@ export async function finishSignIn(request: Request, scope: WebScope, deps: Sign
 
   let verified;
   try {
-    verified = await deps.identity.verifier.verify(
-      tokens.access_token,
-      scope.kind === "city" ? { tenantId: scope.tenantId } : { platform: true },
-    );
+    verified = await deps.identity.verifier.verify(tokens.access_token, expectedFor(scope));
   } catch (error) {
     if (!(error instanceof TokenRejected)) throw error;
     return fail("failed", `access token rejected: ${error.reason}`);
   }
 
-  const sessionTokens = {
-    accessToken: tokens.access_token,
-    refreshToken: tokens.refresh_token ?? null,
-    idToken: tokens.id_token ?? null,
-    accessExpiresAt: Date.now() + (tokens.expires_in ?? 60) * 1000,
-  };
+  const sessionTokens = sessionTokensFrom(tokens);
   let setSession: string;
   if (scope.kind === "city") {
     setSession = await withTenant(
@@ -260,9 +251,3 @@ export async function signOut(request: Request, scope: WebScope, deps: SignInDep
   return redirect(endSessionUrl.toString(), { headers: { "Set-Cookie": clear } });
 }
 
-/** The signed-in visitor of this request, if any (for pages). */
-export function visitor(request: Request, scope: WebScope, deps: SessionDeps): Promise<WebSession | null> {
-  return currentSession(request, scope, deps);
-}
-
-export type { Database };

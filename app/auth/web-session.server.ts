@@ -18,6 +18,13 @@ import type { VerifiedToken } from "./verify.server";
 export const SESSION_COOKIE = "civitas_session";
 /** Operators' cookie has its own name: on the platform host its path (/) covers every city's. */
 export const OPERATOR_SESSION_COOKIE = "civitas_operator_session";
+
+const SESSION_COOKIE_PRESENT = new RegExp(`(^|;\\s*)(${SESSION_COOKIE}|${OPERATOR_SESSION_COOKIE})=`);
+
+/** Whether a Cookie header carries a session at all (most requests do not). */
+export function carriesSessionCookie(cookieHeader: string | null | undefined): boolean {
+  return SESSION_COOKIE_PRESENT.test(cookieHeader ?? "");
+}
 /** A session unused this long is over (Keycloak's default SSO idle timeout). */
 export const IDLE_SECONDS = 30 * 60;
 /** ...and any session is over after this long (Keycloak's default SSO max lifespan). */
@@ -196,7 +203,8 @@ export function unseal(data: unknown, token: string, realm: string): SessionToke
   }
 }
 
-function expectedFor(scope: WebScope) {
+/** What a token must be for, to be accepted in this scope (see TokenVerifier.verify). */
+export function expectedFor(scope: WebScope) {
   return scope.kind === "city" ? { tenantId: scope.tenantId } : ({ platform: true } as const);
 }
 
@@ -222,19 +230,23 @@ async function readToken(request: Request, scope: WebScope): Promise<string | nu
   return typeof value === "string" && /^[A-Za-z0-9_-]{43}$/.test(value) ? value : null;
 }
 
+/** A token endpoint's answer as a session keeps it; a refresh may omit what stays the same. */
+export function sessionTokensFrom(response: oidc.TokenEndpointResponse, previous?: SessionTokens): SessionTokens {
+  return {
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token ?? previous?.refreshToken ?? null,
+    idToken: response.id_token ?? previous?.idToken ?? null,
+    accessExpiresAt: Date.now() + (response.expires_in ?? 60) * 1000,
+  };
+}
+
 type Refreshed = SessionTokens | "ended" | "unavailable";
 
 async function refreshed(scope: WebScope, tokens: SessionTokens, deps: SessionDeps): Promise<Refreshed> {
   if (!tokens.refreshToken) return "ended";
   try {
     const rp = await relyingParty(scope.realm, deps);
-    const response = await oidc.refreshTokenGrant(rp.configuration, tokens.refreshToken);
-    return {
-      accessToken: response.access_token,
-      refreshToken: response.refresh_token ?? tokens.refreshToken,
-      idToken: response.id_token ?? tokens.idToken,
-      accessExpiresAt: Date.now() + (response.expires_in ?? 60) * 1000,
-    };
+    return sessionTokensFrom(await oidc.refreshTokenGrant(rp.configuration, tokens.refreshToken), tokens);
   } catch (error) {
     // The provider said no (session ended there, user disabled, token reused): signed out.
     // Anything else (unreachable, overloaded) is not the person's doing: try again next time.

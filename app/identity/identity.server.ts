@@ -4,7 +4,7 @@
 import type { RequestHandler } from "express";
 import { createIssuerDirectory, type IssuerDirectory } from "../auth/issuers.server";
 import { createTokenVerifier, type TokenVerifier } from "../auth/verify.server";
-import { config, publicUrl, type Config } from "../config.server";
+import { config, publicUrl, trustProxySetting, type Config } from "../config.server";
 import type { Database } from "../db/database.server";
 import type { IdentityBackend } from "./backend.server";
 import { assertEmbeddedProviderAllowed, createEmbeddedBackend } from "./embedded/backend.server";
@@ -47,7 +47,8 @@ export function createIdentity({ env = config(), database, publicUrl: base }: Id
     const embedded = createEmbeddedBackend({
       database,
       publicUrl: base ?? publicUrl(),
-      trustProxy: env.CIVITAS_TRUST_PROXY !== undefined && env.CIVITAS_TRUST_PROXY !== "false",
+      // Express' own reading of the setting ("0" and "false" trust nobody).
+      trustProxy: Boolean(trustProxySetting(env.CIVITAS_TRUST_PROXY)),
     });
     backend = embedded;
     router = embedded.router();

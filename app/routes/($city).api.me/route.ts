@@ -7,6 +7,7 @@ import { TokenRejected } from "~/auth/errors";
 import { principalFromToken } from "~/auth/principal.server";
 import { webScope } from "~/auth/sign-in.server";
 import { bearerToken } from "~/auth/verify.server";
+import { expectedFor } from "~/auth/web-session.server";
 import { identity } from "~/identity/identity.server";
 
 const NO_STORE = { "Cache-Control": "no-store" };
@@ -32,7 +33,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   if (!token) return unauthorized("invalid_request", "a Bearer token is required");
   let verified;
   try {
-    verified = await identity().verifier.verify(token, scope.kind === "city" ? { tenantId: scope.tenantId } : { platform: true });
+    verified = await identity().verifier.verify(token, expectedFor(scope));
   } catch (error) {
     if (error instanceof TokenRejected) return unauthorized("invalid_token", "the token is not valid here");
     throw error;
