@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.server";
-import { withTenant } from "../db/database.server";
+import { UUID_PATTERN, withTenant } from "../db/database.server";
 import type { IdentityBackend } from "../identity/backend.server";
 import { API_SCOPES, type ApiScope } from "../identity/realm";
 import { parseInput } from "./errors";
@@ -41,7 +41,6 @@ export type ApiClientContext = ServiceContext & {
   verifier?: Pick<TokenVerifier, "forgetClient">;
 };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const createSchema = z
   .object({
@@ -146,7 +145,7 @@ export async function revokeApiClient(
 ): Promise<RevokedApiClient | null> {
   const actor = requireCityPermission(principal, context.tenantId, "api_clients.manage");
   const { tenantId } = actor;
-  if (typeof id !== "string" || !UUID.test(id)) return null;
+  if (typeof id !== "string" || !UUID_PATTERN.test(id)) return null;
   const revoked = await withTenant(
     tenantId,
     async (tx) => {

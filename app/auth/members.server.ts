@@ -3,7 +3,7 @@
 // at least one admin. Every change is audited with the roles before and after.
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.server";
-import { withTenant, type Tx } from "../db/database.server";
+import { UUID_PATTERN, withTenant, type Tx } from "../db/database.server";
 import { auditActor, type ServiceContext } from "./principal.server";
 import { Conflict, NotFound, parseInput } from "./errors";
 import { CITY_ROLES, requireCityPermission, type CityRole, type Principal } from "./permissions";
@@ -24,7 +24,6 @@ export type MemberPage = { members: Member[]; nextCursor: string | null };
 
 export type RoleChange = { userId: string; role: "staff" | "admin"; roles: CityRole[]; changed: boolean };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const sortRoles = (roles: Iterable<string>): CityRole[] => CITY_ROLES.filter((role) => [...roles].includes(role));
 
@@ -32,7 +31,7 @@ const listSchema = z
   .object({
     role: z.enum(CITY_ROLES, { error: "must be resident, staff or admin" }).optional(),
     limit: z.number({ error: "must be a number" }).int().min(1).max(200, { error: "must be at most 200" }).optional(),
-    cursor: z.string().regex(UUID, { error: "is not a cursor of this list" }).optional(),
+    cursor: z.string().regex(UUID_PATTERN, { error: "is not a cursor of this list" }).optional(),
   })
   .strict();
 
@@ -108,8 +107,8 @@ export async function grantRole(principal: Principal, input: ChangeInput, contex
   const actor = requireCityPermission(principal, context.tenantId, "members.manage");
   const { tenantId } = actor;
   const { userId, role } = parseInput(changeSchema, input);
-  // Not a UUID: no such user (and another city's user is not found either, RLS and the where).
-  if (!UUID.test(userId)) throw new NotFound("user");
+  // Not a UUID_PATTERN: no such user (and another city's user is not found either, RLS and the where).
+  if (!UUID_PATTERN.test(userId)) throw new NotFound("user");
   return withTenant(
     tenantId,
     async (tx) => {
@@ -140,7 +139,7 @@ export async function revokeRole(principal: Principal, input: ChangeInput, conte
   const actor = requireCityPermission(principal, context.tenantId, "members.manage");
   const { tenantId } = actor;
   const { userId, role } = parseInput(changeSchema, input);
-  if (!UUID.test(userId)) throw new NotFound("user");
+  if (!UUID_PATTERN.test(userId)) throw new NotFound("user");
   return withTenant(
     tenantId,
     async (tx) => {

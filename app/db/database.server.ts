@@ -173,7 +173,9 @@ export async function closeDatabase(): Promise<void> {
 
 // --- Units of work -------------------------------------------------------------------------
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids of rows (tenants, users, clients) are UUIDs; anything else names nothing. */
+export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID = UUID_PATTERN;
 
 type Scope = { kind: "tenant"; tenantId: string } | { kind: "platform-admin" };
 type Ambient = { scope: Scope; tx: Tx };

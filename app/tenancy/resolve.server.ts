@@ -52,7 +52,7 @@ const PROBES: ReadonlySet<string> = new Set(["healthz", "readyz"]);
 // http://localhost:3000/paris and http://paris.localhost:3000/ work on a developer machine.
 const LOCAL_PLATFORM_HOSTS = ["localhost", "127.0.0.1", "[::1]"];
 
-const DEFAULT_BRANDING: CityBranding = { primaryColor: "#1f4e79", accentColor: "#e0a526", logoUrl: null };
+export const DEFAULT_BRANDING: CityBranding = { primaryColor: "#1f4e79", accentColor: "#e0a526", logoUrl: null };
 
 function firstSegment(pathname: string): string {
   return pathname.split("/")[1] ?? "";
@@ -97,9 +97,6 @@ function toResolvedCity(row: CityRow): ResolvedCity {
       if (typeof name === "string" && name.trim() !== "") names[locale] = name;
     }
   }
-  const branding = isRecord(row.branding) ? row.branding : {};
-  const colour = (value: unknown, fallback: string) =>
-    typeof value === "string" && COLOUR_PATTERN.test(value.toLowerCase()) ? value.toLowerCase() : fallback;
   return {
     id: row.id,
     slug: row.slug,
@@ -109,11 +106,19 @@ function toResolvedCity(row: CityRow): ResolvedCity {
     enabledLocales: [...row.enabledLocales],
     timeZone: row.timeZone,
     identityRealm: row.identityRealm,
-    branding: {
-      primaryColor: colour(branding.primaryColor, DEFAULT_BRANDING.primaryColor),
-      accentColor: colour(branding.accentColor, DEFAULT_BRANDING.accentColor),
-      logoUrl: typeof branding.logoUrl === "string" && isLogoUrl(branding.logoUrl) ? branding.logoUrl : null,
-    },
+    branding: cityBranding(row.branding),
+  };
+}
+
+/** A branding column as pages may use it: colours safe in CSS, a logo URL safe in HTML. */
+export function cityBranding(column: unknown): CityBranding {
+  const branding = isRecord(column) ? column : {};
+  const colour = (value: unknown, fallback: string) =>
+    typeof value === "string" && COLOUR_PATTERN.test(value.toLowerCase()) ? value.toLowerCase() : fallback;
+  return {
+    primaryColor: colour(branding.primaryColor, DEFAULT_BRANDING.primaryColor),
+    accentColor: colour(branding.accentColor, DEFAULT_BRANDING.accentColor),
+    logoUrl: typeof branding.logoUrl === "string" && isLogoUrl(branding.logoUrl) ? branding.logoUrl : null,
   };
 }
 

@@ -1,7 +1,7 @@
 // The embedded provider's user accounts (identity_users): creating them for demos and tests,
 // checking a password at sign-in, and the claims tokens carry about them, shaped like Keycloak's.
 import { randomUUID } from "node:crypto";
-import { withPlatformAdmin, type Database } from "../../db/database.server";
+import { withPlatformAdmin, type Database, UUID_PATTERN } from "../../db/database.server";
 import { Prisma } from "../../db/generated/client.ts";
 import type { IdentityUserSpec } from "../backend.server";
 import { hashPassword, verifyPassword } from "./passwords.server";
@@ -31,7 +31,6 @@ const ACCOUNT_COLUMNS = {
 } as const;
 
 const USERNAME_MAX = 255;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Usernames compare without case, as in Keycloak: they are stored lower-cased. */
 export function normaliseUsername(username: string): string {
@@ -39,7 +38,7 @@ export function normaliseUsername(username: string): string {
 }
 
 export async function findAccount(realm: string, id: string, database?: Database): Promise<Account | null> {
-  if (!UUID.test(id)) return null;
+  if (!UUID_PATTERN.test(id)) return null;
   return withPlatformAdmin(
     (tx) => tx.identityUser.findUnique({ where: { realm_id: { realm, id } }, select: ACCOUNT_COLUMNS }),
     database,

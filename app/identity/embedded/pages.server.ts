@@ -7,7 +7,8 @@ import type { TFunction } from "i18next";
 import { withPlatformAdmin, type Database } from "../../db/database.server";
 import { LOCALE_NAMES, textDirection, type Locale } from "../../i18n/locales";
 import { pickTranslation } from "../../i18n/translated";
-import { COLOUR_PATTERN, isLogoUrl } from "../../tenancy/city-file.server";
+import { PLATFORM_NAME } from "../../site";
+import { cityBranding, DEFAULT_BRANDING, type CityBranding } from "../../tenancy/resolve.server";
 import { webOrigins, type RealmSpec } from "../realm";
 import { identityTranslator, realmLocales } from "./translations.server";
 
@@ -22,31 +23,17 @@ export type Branding = {
   logoUrl: string | null;
 };
 
-type BrandingColumns = { primaryColor: string; accentColor: string; logoUrl: string | null };
-
-const DEFAULT_COLOURS: BrandingColumns = { primaryColor: "#1f4e79", accentColor: "#e0a526", logoUrl: null };
-const PLATFORM_NAME = "Civitas";
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+type BrandingColumns = CityBranding;
 
 /** A city's colours and logo as its branding column holds them, checked: only what CSS and HTML can take. */
 export async function realmBrandingColumns(spec: RealmSpec, database?: Database): Promise<BrandingColumns> {
-  if (!spec.tenantId) return DEFAULT_COLOURS;
+  if (!spec.tenantId) return DEFAULT_BRANDING;
   const tenantId = spec.tenantId;
   const city = await withPlatformAdmin(
     (tx) => tx.city.findUnique({ where: { id: tenantId }, select: { branding: true } }),
     database,
   );
-  const branding = isRecord(city?.branding) ? city.branding : {};
-  const colour = (value: unknown, fallback: string) =>
-    typeof value === "string" && COLOUR_PATTERN.test(value) ? value.toLowerCase() : fallback;
-  return {
-    primaryColor: colour(branding.primaryColor, DEFAULT_COLOURS.primaryColor),
-    accentColor: colour(branding.accentColor, DEFAULT_COLOURS.accentColor),
-    logoUrl: typeof branding.logoUrl === "string" && isLogoUrl(branding.logoUrl) ? branding.logoUrl : null,
-  };
+  return cityBranding(city?.branding);
 }
 
 export function brandingFor(spec: RealmSpec, columns: BrandingColumns, locale: Locale): Branding {
