@@ -102,24 +102,36 @@ async function rolesOf(tx: Tx, tenantId: string, userId: string): Promise<CityRo
   return user ? sortRoles(["resident", ...user.memberships.map((m) => m.role)]) : null;
 }
 
-/** Gives a person of this city the staff or admin role (already held: nothing changes). */
-export async function grantRole(principal: Principal, input: ChangeInput, context: ServiceContext = {}): Promise<RoleChange> {
+/**
+ * One role change at this city: the permission, the input and the person are checked, `apply`
+ * changes the memberships (returning how many rows it touched), and a real change is audited.
+ */
+async function changeRole(
+  principal: Principal,
+  input: ChangeInput,
+  context: ServiceContext,
+  change: {
+    action: "membership.role_granted" | "membership.role_revoked";
+    apply(tx: Tx, target: { tenantId: string; userId: string; role: ChangeInput["role"] }): Promise<number>;
+    after(before: CityRole[], role: ChangeInput["role"]): CityRole[];
+  },
+): Promise<RoleChange> {
   const actor = requireCityPermission(principal, context.tenantId, "members.manage");
   const { tenantId } = actor;
   const { userId, role } = parseInput(changeSchema, input);
-  // Not a UUID_PATTERN: no such user (and another city's user is not found either, RLS and the where).
+  // Not a UUID: no such user (and another city's user is not found either, RLS and the where).
   if (!UUID_PATTERN.test(userId)) throw new NotFound("user");
   return withTenant(
     tenantId,
     async (tx) => {
       const before = await rolesOf(tx, tenantId, userId);
       if (!before) throw new NotFound("user");
-      const { count } = await tx.membership.createMany({ data: [{ tenantId, userId, role }], skipDuplicates: true });
+      const count = await change.apply(tx, { tenantId, userId, role });
       if (count === 0) return { userId, role, roles: before, changed: false };
-      const after = sortRoles([...before, role]);
+      const after = change.after(before, role);
       await recordAudit(tx, tenantId, {
         actor: auditActor(actor),
-        action: "membership.role_granted",
+        action: change.action,
         subject: { type: "user", id: userId },
         before: { roles: before },
         after: { roles: after },
@@ -131,20 +143,23 @@ export async function grantRole(principal: Principal, input: ChangeInput, contex
   );
 }
 
+/** Gives a person of this city the staff or admin role (already held: nothing changes). */
+export function grantRole(principal: Principal, input: ChangeInput, context: ServiceContext = {}): Promise<RoleChange> {
+  return changeRole(principal, input, context, {
+    action: "membership.role_granted",
+    apply: async (tx, target) => (await tx.membership.createMany({ data: [target], skipDuplicates: true })).count,
+    after: (before, role) => sortRoles([...before, role]),
+  });
+}
+
 /**
  * Takes the staff or admin role from a person of this city (not held: nothing changes). The
  * last admin keeps theirs: a city without an admin could not be administered.
  */
-export async function revokeRole(principal: Principal, input: ChangeInput, context: ServiceContext = {}): Promise<RoleChange> {
-  const actor = requireCityPermission(principal, context.tenantId, "members.manage");
-  const { tenantId } = actor;
-  const { userId, role } = parseInput(changeSchema, input);
-  if (!UUID_PATTERN.test(userId)) throw new NotFound("user");
-  return withTenant(
-    tenantId,
-    async (tx) => {
-      const before = await rolesOf(tx, tenantId, userId);
-      if (!before) throw new NotFound("user");
+export function revokeRole(principal: Principal, input: ChangeInput, context: ServiceContext = {}): Promise<RoleChange> {
+  return changeRole(principal, input, context, {
+    action: "membership.role_revoked",
+    async apply(tx, { tenantId, userId, role }) {
       if (role === "admin") {
         // Lock the admin rows: of two admins removing each other at once, the second waits for
         // the first, then sees one admin left and is refused.
@@ -157,19 +172,8 @@ export async function revokeRole(principal: Principal, input: ChangeInput, conte
           throw new Conflict("last_admin", "A city needs at least one admin: grant the role to someone else first.");
         }
       }
-      const { count } = await tx.membership.deleteMany({ where: { tenantId, userId, role } });
-      if (count === 0) return { userId, role, roles: before, changed: false };
-      const after = before.filter((held) => held !== role);
-      await recordAudit(tx, tenantId, {
-        actor: auditActor(actor),
-        action: "membership.role_revoked",
-        subject: { type: "user", id: userId },
-        before: { roles: before },
-        after: { roles: after },
-        requestId: context.requestId,
-      });
-      return { userId, role, roles: after, changed: true };
+      return (await tx.membership.deleteMany({ where: { tenantId, userId, role } })).count;
     },
-    context.database,
-  );
+    after: (before, role) => before.filter((held) => held !== role),
+  });
 }

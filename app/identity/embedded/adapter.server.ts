@@ -78,29 +78,22 @@ export class PayloadAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.#model === "Client") return this.#findClient(id);
-    const row = await this.#work((tx) =>
-      tx.identityPayload.findFirst({
-        where: { realm: this.#realm, model: this.#model, id, ...notExpired() },
-        select: { payload: true, consumedAt: true },
-      }),
-    );
-    return toPayload(row);
+    return this.#findOne({ id });
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    const row = await this.#work((tx) =>
-      tx.identityPayload.findFirst({
-        where: { realm: this.#realm, model: this.#model, uid, ...notExpired() },
-        select: { payload: true, consumedAt: true },
-      }),
-    );
-    return toPayload(row);
+    return this.#findOne({ uid });
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    return this.#findOne({ userCode });
+  }
+
+  /** This realm's and model's one live row matching `by`. */
+  async #findOne(by: { id: string } | { uid: string } | { userCode: string }): Promise<AdapterPayload | undefined> {
     const row = await this.#work((tx) =>
       tx.identityPayload.findFirst({
-        where: { realm: this.#realm, model: this.#model, userCode, ...notExpired() },
+        where: { realm: this.#realm, model: this.#model, ...by, ...notExpired() },
         select: { payload: true, consumedAt: true },
       }),
     );
