@@ -86,7 +86,8 @@ const show = (value: unknown): string => {
   return JSON.stringify(value);
 };
 
-const localeSchema = z.enum(SUPPORTED_LOCALES, {
+/** A supported UI locale (the city settings share it). */
+export const localeSchema = z.enum(SUPPORTED_LOCALES, {
   error: (issue) =>
     issue.input === undefined
       ? undefined
@@ -108,7 +109,8 @@ const slugSchema = z
     description: "The city's id in URLs ({slug}.{platform domain} or /{slug}); must equal the file name.",
   });
 
-const colourSchema = (example: string) =>
+/** A `#rrggbb` colour, lower-cased; `example` is shown in the messages. */
+export const colourSchema = (example: string) =>
   z
     .string({
       // `primaryColor: #1f4e79` is a key followed by a comment: YAML gives null.
@@ -134,7 +136,8 @@ export function isLogoUrl(value: string): boolean {
   }
 }
 
-function timeZoneProblem(value: string): string | undefined {
+/** Why a text is not an IANA time zone name, or undefined when it is one. */
+export function timeZoneProblem(value: string): string | undefined {
   if (/^[+-]\d/.test(value)) {
     return (
       `${show(value)} is an offset; use an IANA zone name such as Europe/Paris ` +
@@ -562,11 +565,7 @@ export function parseCityFile({ file, text, platformDomain }: ParseCityFileOptio
     const message = error instanceof Error ? error.message : String(error);
     throw new CityFileError([{ file: shown, field: "", message: `YAML: ${message}` }]);
   }
-  const result = cityFileSchema.safeParse(data ?? undefined, { error: fallbackMessage });
-
-  const problems = result.success
-    ? []
-    : result.error.issues.flatMap((issue) => issueProblems(issue, shown, lines));
+  const { city, problems } = checkCity(data, { file: shown, lines, platformDomain });
   if (data === null || data === undefined) {
     problems.splice(0, problems.length, {
       file: shown,
@@ -587,16 +586,35 @@ export function parseCityFile({ file, text, platformDomain }: ParseCityFileOptio
         `rename the file to ${slug}.yaml or set slug: ${expectedSlug}`,
     });
   }
-  problems.push(
-    ...platformDomainProblems(
-      data,
-      platformDomainFor(platformDomain),
-      shown,
-      lines,
-    ),
-  );
-  if (!result.success || problems.length > 0) {
+  if (!city || problems.length > 0) {
     throw new CityFileError(problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0)));
   }
-  return { file: shown, city: result.data, lines };
+  return { file: shown, city, lines };
+}
+
+/** The schema, then the platform domain's rules: what a city must satisfy, file or not. */
+function checkCity(
+  data: unknown,
+  { file, lines, platformDomain }: { file: string; lines: ReadonlyMap<string, number>; platformDomain?: string },
+): { city: CityFile | undefined; problems: CityFileProblem[] } {
+  const result = cityFileSchema.safeParse(data ?? undefined, { error: fallbackMessage });
+  const problems = result.success
+    ? []
+    : result.error.issues.flatMap((issue) => issueProblems(issue, file, lines));
+  problems.push(...platformDomainProblems(data, platformDomainFor(platformDomain), file, lines));
+  return { city: result.success ? result.data : undefined, problems };
+}
+
+/**
+ * Validates a city given as data rather than as a file (onboarding through the API or the
+ * platform console) with the rules of a city file, but no file name for the slug to match.
+ * Throws a CityFileError listing every problem; `source` stands for the file in them.
+ */
+export function parseCityData(
+  data: unknown,
+  { source = "input", platformDomain }: { source?: string; platformDomain?: string } = {},
+): CityFile {
+  const { city, problems } = checkCity(data, { file: source, lines: new Map(), platformDomain });
+  if (!city || problems.length > 0) throw new CityFileError(problems);
+  return city;
 }

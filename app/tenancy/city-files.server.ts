@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
+import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { withPlatformAdmin, type Database, type Tx } from "../db/database.server";
 import { Prisma } from "../db/generated/client.ts";
 import {
@@ -319,6 +320,9 @@ function uniqueViolationError(
   return problem([], `conflicts with another city: ${detail}`);
 }
 
+// Where a change came from, whatever folder the files were read from.
+const fileActor = (file: string): AuditActor => ({ type: "system", id: `tenants/${path.basename(file)}` });
+
 async function audit(
   tx: Tx,
   {
@@ -335,39 +339,45 @@ async function audit(
     after: Prisma.InputJsonObject;
   },
 ): Promise<void> {
-  await tx.auditEvent.create({
-    data: {
-      tenantId,
-      id: randomUUID(),
-      actorType: "system",
-      // Where the change came from, whatever folder the files were read from.
-      actorId: `tenants/${path.basename(file)}`,
-      action,
-      subjectType: "city",
-      subjectId: tenantId,
-      before,
-      after,
-    },
-  });
+  await recordAudit(tx, tenantId, { actor: fileActor(file), action, subject: { type: "city", id: tenantId }, before, after });
 }
 
-async function createCity(
+/**
+ * Creates a city as its file declares it (onboarding through the API passes a city validated by
+ * parseCityData), with a `city.created` event by `actor` in its audit log. Inside a
+ * platform-admin unit of work; a taken slug, realm or host name fails with Prisma's P2002.
+ * Returns the new city's id.
+ */
+export async function insertCity(
   tx: Tx,
-  { parsed, wanted }: { parsed: ParsedCityFile; wanted: CitySnapshot },
-): Promise<void> {
+  city: CityFile,
+  { actor, requestId }: { actor: AuditActor; requestId?: string | null },
+): Promise<string> {
   const id = randomUUID();
+  const wanted = snapshotOfFile(city);
   const { domains, ...columns } = wanted;
   await tx.city.create({
     data: {
       id,
-      slug: parsed.city.slug,
+      slug: city.slug,
       ...columns,
       domains: {
         create: domains.map((domain) => ({ hostname: domain.hostname, isPrimary: domain.primary })),
       },
     },
   });
-  await audit(tx, { tenantId: id, file: parsed.file, action: "city.created", after: { ...wanted } });
+  await recordAudit(tx, id, {
+    actor,
+    action: "city.created",
+    subject: { type: "city", id },
+    after: { ...wanted },
+    requestId,
+  });
+  return id;
+}
+
+async function createCity(tx: Tx, { parsed }: { parsed: ParsedCityFile }): Promise<void> {
+  await insertCity(tx, parsed.city, { actor: fileActor(parsed.file) });
 }
 
 async function updateCity(

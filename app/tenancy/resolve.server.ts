@@ -237,11 +237,21 @@ export function createTenantResolver(options: TenantResolverOptions = {}): Tenan
   return { resolve, clear: () => cache.clear(), size: () => cache.size };
 }
 
-// One resolver per process (per bundle: only server.ts resolves, the Remix build reads the
-// result from the load context).
-let processResolver: TenantResolver | undefined;
+// One resolver per process. Only server.ts resolves (the Remix build reads the result from the
+// load context), but services in either bundle change cities: kept on globalThis, like the
+// database, so that forgetTenantLookups reaches the resolver in use whichever bundle calls it.
+const processState = globalThis as typeof globalThis & { __civitasTenantResolver?: TenantResolver };
 
 export function resolveTenant(selector: TenantSelector): Promise<TenantResolution> {
-  processResolver ??= createTenantResolver();
-  return processResolver.resolve(selector);
+  processState.__civitasTenantResolver ??= createTenantResolver();
+  return processState.__civitasTenantResolver.resolve(selector);
+}
+
+/**
+ * Forgets the process resolver's lookups: call it after a city's settings, status or existence
+ * changed, so this process shows the change at once (other processes within the resolver's time
+ * to live).
+ */
+export function forgetTenantLookups(): void {
+  processState.__civitasTenantResolver?.clear();
 }
