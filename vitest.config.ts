@@ -14,7 +14,14 @@ const shared = {
 const backends = process.env.DATABASE_URL ? ["pglite", "postgres"] : ["pglite"];
 
 export default defineConfig({
-  resolve: { alias: { "~": path.resolve("app") } },
+  resolve: {
+    alias: {
+      "~": path.resolve("app"),
+      // Node loads graphql's CommonJS build for every importer (the package has no "exports");
+      // Vite would pick its ".mjs" for our files: two copies, and graphql refuses to mix them.
+      graphql: path.resolve("node_modules/graphql/index.js"),
+    },
+  },
   test: {
     // CI keeps a machine-readable result for its summary line (see .ci/run).
     reporters: process.env.CI ? ["default", ["json", { outputFile: "test-results/vitest.json" }]] : ["default"],

@@ -11,8 +11,9 @@ import morgan from "morgan";
 import { csrfSeed } from "./auth/csrf.server";
 import { trustProxySetting } from "./config.server";
 import { carriesSessionCookie } from "./auth/web-session.server";
-import { identityRoutes } from "./identity/identity.server";
+import { identity, identityRoutes } from "./identity/identity.server";
 import { createLoadContext } from "./load-context.server";
+import { createGraphQLServer, graphqlRoutes, limitsFromEnv } from "../graphql/yoga";
 import { normaliseHost } from "./tenancy/host.server";
 
 export type AppOptions = {
@@ -24,9 +25,11 @@ export type AppOptions = {
   publicDir?: string;
   /** One access log line per request on stdout (tests turn it off). */
   logRequests?: boolean;
+  /** Serves /graphql and /{slug}/graphql; defaults to the process' endpoint (graphql/yoga.ts). */
+  graphql?: RequestHandler;
 };
 
-export function createApp({ handler, trustProxy, publicDir = "public", logRequests = true }: AppOptions): Express {
+export function createApp({ handler, trustProxy, publicDir = "public", logRequests = true, graphql }: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   // Off unless configured: the client's X-Forwarded-* headers would otherwise choose the city
@@ -36,6 +39,10 @@ export function createApp({ handler, trustProxy, publicDir = "public", logReques
   if (logRequests) app.use(accessLog);
   // Before static files too: a request Remix could not even represent is a bad request anywhere.
   app.use(checkRequest);
+  // Before compression: GraphQL answers are mostly small and CPU is the API's bottleneck; a
+  // proxy in front compresses if wanted. Bearer tokens only, never cookies: no CSRF exposure,
+  // so before the pages' form checks too.
+  app.use(graphql ?? processGraphQL());
   app.use(compression());
   // Fingerprinted assets never change under one name.
   app.use("/build", express.static(`${publicDir}/build`, { immutable: true, maxAge: "1y", index: false }));
@@ -49,6 +56,13 @@ export function createApp({ handler, trustProxy, publicDir = "public", logReques
   app.all("*", handler);
   app.use(handleUnexpected);
   return app;
+}
+
+/** The endpoint with the process' database and identity services and the limits of the environment. */
+function processGraphQL(): RequestHandler {
+  return graphqlRoutes(
+    createGraphQLServer({ identity, limits: limitsFromEnv(), graphiql: process.env.NODE_ENV === "development" }),
+  );
 }
 
 export function remixHandler(build: ServerBuild): RequestHandler {

@@ -7,6 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.server";
 import { UUID_PATTERN, withTenant } from "../db/database.server";
+import type { Prisma } from "../db/generated/client.ts";
 import type { IdentityBackend } from "../identity/backend.server";
 import { API_SCOPES, type ApiScope } from "../identity/realm";
 import { parseInput } from "./errors";
@@ -121,14 +122,28 @@ export async function createApiClient(
   return { id, clientId, clientSecret, name, scopes };
 }
 
-/** The city's API clients, newest first, revoked ones included. */
-export async function listApiClients(principal: Principal, context: ServiceContext = {}): Promise<ApiClientSummary[]> {
+/** A Prisma selection and page window from GraphQL (Pothos' plugin-prisma). */
+export type ApiClientQuery = Pick<Prisma.ApiClientFindManyArgs, "select" | "include" | "take" | "skip" | "cursor">;
+
+/** The city's API clients as rows with the caller's selection and window, newest first. */
+export async function queryApiClients<Q extends ApiClientQuery>(
+  principal: Principal,
+  context: ServiceContext,
+  query: Q,
+): Promise<Prisma.ApiClientGetPayload<Q>[]> {
   const { tenantId } = requireCityPermission(principal, context.tenantId, "api_clients.manage");
   const rows = await withTenant(
     tenantId,
-    (tx) => tx.apiClient.findMany({ where: { tenantId }, select: SUMMARY, orderBy: [{ createdAt: "desc" }, { id: "asc" }] }),
+    (tx) => tx.apiClient.findMany({ ...query, where: { tenantId }, orderBy: [{ createdAt: "desc" }, { id: "asc" }] }),
     context.database,
   );
+  // findMany's result type follows its argument's literal type, which a generic spread loses.
+  return rows as Prisma.ApiClientGetPayload<Q>[];
+}
+
+/** The city's API clients, newest first, revoked ones included. */
+export async function listApiClients(principal: Principal, context: ServiceContext = {}): Promise<ApiClientSummary[]> {
+  const rows = await queryApiClients(principal, context, { select: SUMMARY });
   return rows.map((row) => ({ ...row, scopes: asScopes(row.scopes) }));
 }
 
@@ -176,8 +191,14 @@ export async function revokeApiClient(
     context.database,
   );
   if (!revoked) return null;
-  context.verifier?.forgetClient(tenantId, revoked.clientId);
-  await context.backend.deleteMachineClient(revoked.realm, revoked.clientId);
+  const forget = async () => {
+    context.verifier?.forgetClient(tenantId, revoked.clientId);
+    await context.backend.deleteMachineClient(revoked.realm, revoked.clientId);
+  };
+  // Inside a caller's unit of work (GraphQL) the revocation stands whatever the provider says:
+  // its tokens are refused by revoked_at already, and revoking again retries the provider.
+  if (context.afterCommit) context.afterCommit(forget);
+  else await forget();
   const { realm: _realm, ...answer } = revoked;
   return answer;
 }

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.server";
 import { UUID_PATTERN, withTenant, type Tx } from "../db/database.server";
+import type { Prisma } from "../db/generated/client.ts";
 import { auditActor, type ServiceContext } from "./principal.server";
 import { Conflict, NotFound, parseInput } from "./errors";
 import { CITY_ROLES, requireCityPermission, type CityRole, type Principal } from "./permissions";
@@ -35,6 +36,41 @@ const listSchema = z
   })
   .strict();
 
+const queryFilterSchema = z.object({ role: listSchema.shape.role }).strict();
+
+/** A Prisma selection and page window from GraphQL (Pothos' plugin-prisma). */
+export type UserQuery = Pick<Prisma.UserFindManyArgs, "select" | "include" | "take" | "skip" | "cursor">;
+
+/**
+ * The city's people as rows with the caller's selection and window (GraphQL lists), ordered by
+ * id; `role` keeps only those holding it through a membership.
+ */
+export async function queryMembers<Q extends UserQuery>(
+  principal: Principal,
+  filter: { role?: CityRole | null; after?: string },
+  context: ServiceContext,
+  query: Q,
+): Promise<Prisma.UserGetPayload<Q>[]> {
+  const { tenantId } = requireCityPermission(principal, context.tenantId, "members.read");
+  const { role } = parseInput(queryFilterSchema, { role: filter.role ?? undefined });
+  const rows = await withTenant(
+    tenantId,
+    (tx) =>
+      tx.user.findMany({
+        ...query,
+        where: {
+          tenantId,
+          ...(role && { memberships: { some: { role } } }),
+          ...(filter.after && { id: { gt: filter.after } }),
+        },
+        orderBy: { id: "asc" },
+      }),
+    context.database,
+  );
+  // findMany's result type follows its argument's literal type, which a generic spread loses.
+  return rows as Prisma.UserGetPayload<Q>[];
+}
+
 /**
  * The city's people with their roles, a page at a time (ordered by id; `cursor` is the last id
  * of the previous page). `role` keeps only those holding it.
@@ -44,45 +80,37 @@ export async function listMembers(
   input: { role?: CityRole; limit?: number; cursor?: string } = {},
   context: ServiceContext = {},
 ): Promise<MemberPage> {
-  const { tenantId } = requireCityPermission(principal, context.tenantId, "members.read");
   const { role, limit = 50, cursor } = parseInput(listSchema, input);
-  return withTenant(
-    tenantId,
-    async (tx) => {
-      const rows = await tx.user.findMany({
-        where: {
-          tenantId,
-          ...(role && { memberships: { some: { role } } }),
-          ...(cursor && { id: { gt: cursor } }),
-        },
-        select: {
-          id: true,
-          email: true,
-          displayName: true,
-          locale: true,
-          createdAt: true,
-          providerRoles: true,
-          memberships: { select: { role: true } },
-        },
-        orderBy: { id: "asc" },
-        take: limit + 1,
-      });
-      const page = rows.slice(0, limit);
-      return {
-        members: page.map((row) => ({
-          userId: row.id,
-          email: row.email,
-          displayName: row.displayName,
-          locale: row.locale,
-          roles: sortRoles(["resident", ...row.memberships.map((m) => m.role), ...row.providerRoles]),
-          providerRoles: sortRoles(row.providerRoles),
-          createdAt: row.createdAt,
-        })),
-        nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
-      };
+  const rows = await queryMembers(principal, { role, after: cursor }, context, {
+    select: {
+      id: true,
+      email: true,
+      displayName: true,
+      locale: true,
+      createdAt: true,
+      providerRoles: true,
+      memberships: { select: { role: true } },
     },
-    context.database,
-  );
+    take: limit + 1,
+  });
+  const page = rows.slice(0, limit);
+  return {
+    members: page.map((row) => ({
+      userId: row.id,
+      email: row.email,
+      displayName: row.displayName,
+      locale: row.locale,
+      roles: memberRoles(row),
+      providerRoles: sortRoles(row.providerRoles),
+      createdAt: row.createdAt,
+    })),
+    nextCursor: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** A person's roles at the city: everyone's resident, plus memberships, plus the realm's. */
+export function memberRoles(row: { memberships: readonly { role: CityRole }[]; providerRoles: readonly CityRole[] }): CityRole[] {
+  return sortRoles(["resident", ...row.memberships.map((m) => m.role), ...row.providerRoles]);
 }
 
 const changeSchema = z

@@ -44,6 +44,12 @@ export type ServiceContext = {
   requestId?: string;
   /** Defaults to the process database. */
   database?: Database;
+  /**
+   * Given when the caller's unit of work is still open (GraphQL runs each operation in one):
+   * work that must see the committed change (cache resets, the identity provider) is handed
+   * here to run after the commit, instead of running at once.
+   */
+  afterCommit?: (work: () => Promise<void> | void) => void;
 };
 
 /** The city roles a realm's roles add (a realm role can only add; resident is everyone's). */

@@ -40,6 +40,13 @@ export type DatabaseOptions = {
   dataDir?: string;
   /** PostgreSQL connections for request work. */
   poolSize?: number;
+  /**
+   * Called with every SQL statement the request-work clients (unscopedPrisma, adminPrisma) send,
+   * as Prisma reports it (its query log): for tests that count statements. BEGIN is not reported
+   * on PostgreSQL (the driver adapter sends it), COMMIT is (PGlite: an "Implicit COMMIT" comment).
+   * Unset (production), the clients log nothing.
+   */
+  onQuery?: (sql: string) => void;
 };
 
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
@@ -57,8 +64,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     for (const p of pools) {
       p.on("error", (error) => console.error("civitas: idle PostgreSQL connection lost:", error.message));
     }
-    const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-    const adminPrisma = adminPool === pool ? prisma : new PrismaClient({ adapter: new PrismaPg(adminPool) });
+    const prisma = prismaClient(new PrismaPg(pool), options.onQuery);
+    const adminPrisma = adminPool === pool ? prisma : prismaClient(new PrismaPg(adminPool), options.onQuery);
     return {
       kind: "postgres",
       unscopedPrisma: prisma,
@@ -78,7 +85,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   }
   try {
     const lite = await PGlite.create(dataDir);
-    const prisma = new PrismaClient({ adapter: new PrismaPGlite(lite) });
+    const prisma = prismaClient(new PrismaPGlite(lite), options.onQuery);
     return {
       kind: "pglite",
       unscopedPrisma: prisma,
@@ -94,6 +101,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     releaseLock();
     throw error;
   }
+}
+
+function prismaClient(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void): PrismaClient {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  client.$on("query", (event) => onQuery(event.query));
+  // Typed by its log options; the rest of the code knows the plain client.
+  return client as unknown as PrismaClient;
 }
 
 export class DatabaseInUseError extends Error {
@@ -174,6 +189,9 @@ export async function closeDatabase(): Promise<void> {
 // --- Units of work -------------------------------------------------------------------------
 
 /** Ids of rows (tenants, users, clients) are UUIDs; anything else names nothing. */
+/** A well-formed id that names nothing: lookups by a malformed id use it and find nothing. */
+export const NIL_UUID = "00000000-0000-0000-0000-000000000000";
+
 export const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const UUID = UUID_PATTERN;
 
@@ -202,13 +220,20 @@ export async function withTenant<T>(
     if (current.scope.kind === "tenant" && current.scope.tenantId === tenantId) return work(current.tx);
     throw new TenantScopeError("A unit of work for one city cannot open another city's.");
   }
-  const { unscopedPrisma: prisma } = database ?? (await getDatabase());
+  const { unscopedPrisma: prisma, kind } = database ?? (await getDatabase());
   const scope: Scope = { kind: "tenant", tenantId };
   return prisma.$transaction(async (tx) => {
     // SET LOCAL (not set_config) is what Citus propagates to workers; this is the one place
     // the setting is made. The id is validated above, so interpolating it is safe.
-    await tx.$executeRawUnsafe("SET LOCAL ROLE app_rw");
-    await tx.$executeRawUnsafe(`SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`);
+    const setTenant = `SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`;
+    if (kind === "postgres") {
+      // One round trip: a statement without parameters goes by the simple protocol, which takes
+      // several commands (PGlite's adapter does not).
+      await tx.$executeRawUnsafe(`SET LOCAL ROLE app_rw; ${setTenant}`);
+    } else {
+      await tx.$executeRawUnsafe("SET LOCAL ROLE app_rw");
+      await tx.$executeRawUnsafe(setTenant);
+    }
     return ambient.run({ scope, tx }, () => work(tx));
   }, TRANSACTION_OPTIONS);
 }

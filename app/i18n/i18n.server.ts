@@ -37,11 +37,11 @@ export function translator(locale: Locale): TFunction {
  * The best of `available` for an Accept-Language header (q-values honoured, "fr-CA" matches
  * "fr"), or `fallback`. Malformed parts of the header are ignored.
  */
-export function negotiateLocale(
+export function negotiateLocale<L extends string = Locale>(
   acceptLanguage: string | null,
-  available: readonly Locale[],
-  fallback: Locale,
-): Locale {
+  available: readonly L[],
+  fallback: L,
+): L {
   if (!acceptLanguage) return fallback;
   const wanted = acceptLanguage
     .slice(0, 1_000)

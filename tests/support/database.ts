@@ -2,7 +2,7 @@
 // created next to the one DATABASE_URL names (the suite runs on both; see vitest.config.ts).
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { openDatabase, type Database } from "../../app/db/database.server";
+import { openDatabase, type Database, type DatabaseOptions } from "../../app/db/database.server";
 import { migrate } from "../../app/db/migrate.server";
 
 export const backend = (): "postgres" | "pglite" => (process.env.DATABASE_URL ? "postgres" : "pglite");
@@ -46,15 +46,18 @@ export async function createScratchPostgres(serverUrl: string): Promise<{ url: s
   };
 }
 
+/** What a test may add to the database it gets (where it is stays the suite's choice). */
+export type TestDatabaseOptions = Pick<DatabaseOptions, "onQuery">;
+
 /** An empty database (no migrations applied). */
-export async function createEmptyDatabase(): Promise<TestDatabase> {
+export async function createEmptyDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const database = await openDatabase({ dataDir: "memory://" });
+    const database = await openDatabase({ ...options, dataDir: "memory://" });
     return { ...database, drop: () => database.close() };
   }
   const scratch = await createScratchPostgres(serverUrl);
-  const database = await openDatabase({ url: scratch.url });
+  const database = await openDatabase({ ...options, url: scratch.url });
   return {
     ...database,
     url: scratch.url,
@@ -66,8 +69,8 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
 }
 
 /** A database with every migration applied. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const database = await createEmptyDatabase();
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  const database = await createEmptyDatabase(options);
   await migrate(database.owner);
   return database;
 }

@@ -1,5 +1,5 @@
 // Builders for test data. Cities are created the only way they can be: as a platform operation.
-import { randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { withPlatformAdmin, type Database } from "../../app/db/database.server";
 
 export type TestCity = { id: string; slug: string; userId: string };
@@ -8,7 +8,8 @@ let counter = 0;
 
 /**
  * A city with one domain, one user (admin), one plugin installation, one audit event, one API
- * client and one session: a row in every table a city owns.
+ * client, one session, one pending invitation and one persisted GraphQL operation: a row in every
+ * table a city owns.
  */
 export async function createCity(
   database: Database,
@@ -34,11 +35,24 @@ export async function createCity(
         users: { create: { id: userId, realm: slug, subject: `subject-${userId}`, email: `${slug}@example.org` } },
         installations: { create: { pluginId: "notice-board", version: "1.0.0" } },
         auditEvents: { create: { id: randomUUID(), actorType: "system", action: "city.created", subjectType: "city", subjectId: id } },
+        invitations: {
+          create: {
+            id: randomUUID(),
+            email: `staff@${slug}.example`,
+            role: "staff",
+            tokenHash: createHash("sha256").update(randomBytes(32).toString("base64url")).digest("hex"),
+            invitedByType: "system",
+            expiresAt: new Date(Date.now() + 14 * 86_400_000),
+          },
+        },
       },
     });
     await tx.membership.create({ data: { tenantId: id, userId, role: "admin" } });
     await tx.apiClient.create({
       data: { tenantId: id, id: randomUUID(), clientId: `client-${id.slice(0, 8)}`, name: "Integration", scopes: ["read"], createdBy: userId },
+    });
+    await tx.persistedOperation.create({
+      data: { tenantId: id, id: createHash("sha256").update(`{ city { slug } } # ${id}`).digest("hex"), name: "City slug", document: `{ city { slug } } # ${id}`, createdBy: userId },
     });
     await tx.session.create({
       data: { tenantId: id, id: `session-${randomUUID()}`, userId, data: {}, expiresAt: new Date(Date.now() + 3_600_000) },

@@ -41,6 +41,8 @@ type FakeRealm = {
   users: Map<string, FakeUser>;
   clients: Map<string, FakeMachineClient>;
   keyLookups: number;
+  /** The public keys of `keys`, imported. */
+  jwks?: { keys: SigningKey[]; get: JWTVerifyGetKey };
 };
 
 type FallibleMethod = "ensureRealm" | "ensureUser" | "createMachineClient" | "deleteMachineClient";
@@ -202,7 +204,12 @@ export function createFakeIdentity(options: { baseUrl?: string; algorithm?: Sign
         const realm = realms.get(realmName);
         if (!realm) throw new errors.JWKSNoMatchingKey();
         realm.keyLookups += 1;
-        return createLocalJWKSet({ keys: realm.keys.map((key) => key.publicJwk) })(protectedHeader, token);
+        // Imported once per key set, as a provider's published set is fetched once (rotation
+        // replaces the array): otherwise every verification pays for a key import.
+        if (realm.jwks?.keys !== realm.keys) {
+          realm.jwks = { keys: realm.keys, get: createLocalJWKSet({ keys: realm.keys.map((key) => key.publicJwk) }) };
+        }
+        return realm.jwks.get(protectedHeader, token);
       };
     },
 
