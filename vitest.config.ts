@@ -4,7 +4,7 @@ import path from "node:path";
 import { defineConfig } from "vitest/config";
 
 const shared = {
-  include: ["app/**/*.test.{ts,tsx}", "tests/**/*.test.{ts,tsx}", "tenants/**/*.test.ts", "plugins/**/*.test.{ts,tsx}", "graphql/**/*.test.ts"],
+  include: ["app/**/*.test.{ts,tsx}", "tests/**/*.test.{ts,tsx}", "tenants/**/*.test.ts", "plugins/**/*.test.{ts,tsx}", "graphql/**/*.test.ts", "scripts/**/*.test.ts"],
   exclude: ["tests/e2e/**", "node_modules/**"],
   setupFiles: ["tests/support/setup.ts"],
   testTimeout: 30_000,

@@ -1,8 +1,8 @@
 // The document every page shares: language and direction, the site's frame (skip link, header
-// in the city's colours, main landmark, footer), and the 404 / 503 / error pages.
+// in the city's colours, navigation, main landmark, footer), the page's translations for the
+// browser, and the 404 / 403 / 503 / error pages.
 import type { HeadersFunction, LinksFunction, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import {
-  Form,
   isRouteErrorResponse,
   Link,
   Links,
@@ -11,14 +11,16 @@ import {
   Scripts,
   ScrollRestoration,
   useRouteError,
-  useLocation,
   useRouteLoaderData,
 } from "@remix-run/react";
-import { useMemo, type CSSProperties, type ReactNode } from "react";
-import { I18nextProvider, useTranslation } from "react-i18next";
-import { accountFor, type Account } from "~/auth/account.server";
-import { CSRF_FIELD } from "~/auth/csrf";
-import { createI18n } from "~/i18n/i18n";
+import { useState, type CSSProperties, type ReactNode } from "react";
+import { useTranslation } from "react-i18next";
+import { useChangeLanguage } from "remix-i18next/react";
+import { accountFor } from "~/auth/account.server";
+import { SiteFrame } from "~/components/site-frame";
+import { payloadJson, TRANSLATIONS_ELEMENT_ID } from "~/i18n/i18n";
+import { isSupportedLocale, textDirection } from "~/i18n/locales";
+import { TRANSLATIONS_VERSION } from "~/i18n/resources.server";
 import { PLATFORM_NAME } from "~/site";
 import { siteFor } from "~/site.server";
 import stylesHref from "~/styles/app.css";
@@ -30,7 +32,8 @@ export const links: LinksFunction = () => [
 ];
 
 export async function loader({ request, context }: LoaderFunctionArgs) {
-  return { ...siteFor(request, context), ...(await accountFor(request, context)) };
+  const [site, account] = await Promise.all([siteFor(request, context), accountFor(request, context)]);
+  return { ...site, ...account, translationsVersion: TRANSLATIONS_VERSION };
 }
 
 // Error responses bring their own headers (no-store; Retry-After on a suspended city).
@@ -42,26 +45,32 @@ function statusOf(error: unknown): number {
 
 export const meta: MetaFunction<typeof loader> = ({ data, error }) => {
   const siteName = data?.name ?? PLATFORM_NAME;
-  if (!error) return [{ title: siteName }];
-  const { t } = createI18n(data?.locale ?? "en", data?.translations);
+  // Without the root's data (its loader failed) there is no language to title an error in.
+  if (!error || !data) return [{ title: siteName }];
+  const titles = data.errorTitles;
   const status = statusOf(error);
   const title =
-    status === 404
-      ? t("error.missing.title")
-      : status === 403
-        ? t("error.forbidden.title")
-      : status === 503
-        ? t("error.unavailable.title")
-        : t("error.unexpected.title");
+    status === 404 ? titles.missing : status === 403 ? titles.forbidden : status === 503 ? titles.unavailable : titles.unexpected;
   return [{ title: `${title} – ${siteName}` }];
 };
 
+/** The page's translations, for the browser to hydrate with (written once, by the server). */
+function TranslationsScript({ version }: { version: string }) {
+  const { i18n } = useTranslation();
+  const [json] = useState(() =>
+    payloadJson({ locale: i18n.language, version, resources: { [i18n.language]: i18n.store.data[i18n.language] ?? {} } }),
+  );
+  return <script id={TRANSLATIONS_ELEMENT_ID} type="application/json" suppressHydrationWarning dangerouslySetInnerHTML={{ __html: json }} />;
+}
+
 export function Layout({ children }: { children: ReactNode }) {
-  // Undefined only when the root loader itself failed: the error page then falls back to English.
+  // Undefined only when the root loader itself failed: the error page then keeps the language
+  // the server rendered with.
   const site = useRouteLoaderData<typeof loader>("root");
-  const locale = site?.locale ?? "en";
-  const translations = site?.translations;
-  const i18n = useMemo(() => createI18n(locale, translations), [locale, translations]);
+  const { i18n } = useTranslation();
+  const locale = site?.locale ?? (isSupportedLocale(i18n.language) ? i18n.language : "en");
+  // After a language switch in the browser, the root's data says the new language: follow it.
+  useChangeLanguage(locale);
   const brand = site?.branding;
   const style = brand
     ? ({
@@ -72,7 +81,7 @@ export function Layout({ children }: { children: ReactNode }) {
     : undefined;
 
   return (
-    <html lang={locale} dir={site?.dir ?? "ltr"} style={style}>
+    <html lang={locale} dir={site?.dir ?? textDirection(locale)} style={style}>
       <head>
         <meta charSet="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -81,84 +90,24 @@ export function Layout({ children }: { children: ReactNode }) {
         <Links />
       </head>
       <body>
-        <I18nextProvider i18n={i18n}>
-          <SiteFrame
-            name={site?.name ?? PLATFORM_NAME}
-            nameLang={site && site.nameLocale !== locale ? site.nameLocale : undefined}
-            homeHref={site?.homeHref ?? "/"}
-            logoUrl={brand?.logoUrl ?? null}
-            account={site ?? null}
-          >
-            {children}
-          </SiteFrame>
-        </I18nextProvider>
+        <SiteFrame
+          name={site?.name ?? PLATFORM_NAME}
+          nameLang={site && site.nameLocale !== locale ? site.nameLocale || undefined : undefined}
+          homeHref={site?.homeHref ?? "/"}
+          logoUrl={brand?.logoUrl ?? null}
+          locale={locale}
+          languages={site?.languages ?? []}
+          languageAction={site?.languageAction ?? null}
+          statementHref={site?.statementHref ?? null}
+          account={site ?? null}
+        >
+          {children}
+        </SiteFrame>
+        <TranslationsScript version={site?.translationsVersion ?? ""} />
         <ScrollRestoration />
         <Scripts />
       </body>
     </html>
-  );
-}
-
-type SiteFrameProps = {
-  name: string;
-  nameLang: string | undefined;
-  homeHref: string;
-  logoUrl: string | null;
-  account: Account | null;
-  children: ReactNode;
-};
-
-function AccountMenu({ account }: { account: Account }) {
-  const { t } = useTranslation();
-  const location = useLocation();
-  if (account.viewer && account.signOutHref) {
-    return (
-      <div className="account">
-        <span className="account__name">{t("auth.signedInAs", { name: account.viewer.name })}</span>
-        <Form method="post" action={account.signOutHref} reloadDocument className="account__form">
-          <input type="hidden" name={CSRF_FIELD} value={account.csrf} />
-          <button type="submit" className="account__button">
-            {t("auth.signOut")}
-          </button>
-        </Form>
-      </div>
-    );
-  }
-  if (!account.signInHref) return null;
-  const returnTo = `${location.pathname}${location.search}`;
-  return (
-    <div className="account">
-      <a className="account__link" href={`${account.signInHref}?returnTo=${encodeURIComponent(returnTo)}`}>
-        {t("auth.signIn")}
-      </a>
-    </div>
-  );
-}
-
-function SiteFrame({ name, nameLang, homeHref, logoUrl, account, children }: SiteFrameProps) {
-  const { t } = useTranslation();
-  return (
-    <>
-      <a className="skip-link" href="#main">
-        {t("layout.skip")}
-      </a>
-      <header className="site-header">
-        <div className="container site-header__inner">
-          <Link className="site-header__brand" to={homeHref}>
-            {/* Decorative: the name next to it says the same. */}
-            {logoUrl ? <img className="site-header__logo" src={logoUrl} alt="" /> : null}
-            <span lang={nameLang}>{name}</span>
-          </Link>
-          {account ? <AccountMenu account={account} /> : null}
-        </div>
-      </header>
-      <main id="main" className="container site-main" tabIndex={-1}>
-        {children}
-      </main>
-      <footer className="site-footer">
-        <div className="container">{t("layout.footer")}</div>
-      </footer>
-    </>
   );
 }
 

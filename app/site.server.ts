@@ -1,19 +1,39 @@
 // The frame every page shares (language, direction, site name, home link, colours), computed
-// from the city the server resolved: a city's pages speak its language; the platform's pages
-// speak the visitor's (Accept-Language among the shipped locales).
+// from the city the server resolved. A city's pages speak the resident's language among the
+// city's; the platform's pages speak the visitor's among all that Civitas ships.
 import type { AppLoadContext } from "@remix-run/node";
-import { cityUiLocale, commonTranslations, negotiateLocale } from "./i18n/i18n.server";
+import { sessionOf } from "./auth/account.server";
+import { cityLocales, cityUiLocale, detectLocale, translator } from "./i18n/i18n.server";
 import { SUPPORTED_LOCALES, textDirection, type Locale } from "./i18n/locales";
 import { pickTranslation } from "./i18n/translated";
-import { PLATFORM_NAME, type Site } from "./site";
+import { PLATFORM_NAME, type ErrorTitles, type Site } from "./site";
 
 const PLATFORM_BRANDING = { primaryColor: "#1f4e79", accentColor: "#e0a526", logoUrl: null };
 
-/** The language of this request's pages. */
-export function pageLocale(request: Request, context: AppLoadContext): Locale {
+/** The languages this request's site offers, and the one it falls back to. */
+export function siteLocales(context: AppLoadContext): { available: Locale[]; fallback: Locale } {
   const { tenant } = context;
-  if (tenant.kind === "city") return cityUiLocale(tenant.city);
-  return negotiateLocale(request.headers.get("Accept-Language"), SUPPORTED_LOCALES, "en");
+  if (tenant.kind === "city") return { available: cityLocales(tenant.city), fallback: cityUiLocale(tenant.city) };
+  return { available: [...SUPPORTED_LOCALES], fallback: "en" };
+}
+
+// The root loader and the page's loader both ask: one answer per request.
+const locales = new WeakMap<AppLoadContext, Promise<Locale>>();
+
+/**
+ * The language of this request's pages: the signed-in person's choice, else this browser's
+ * (the language switcher's cookie), else Accept-Language, else the site's default; always one
+ * the site offers.
+ */
+export function pageLocale(request: Request, context: AppLoadContext): Promise<Locale> {
+  const known = locales.get(context);
+  if (known) return known;
+  const choice = (async () => {
+    const session = await sessionOf(request, context);
+    return detectLocale(request, { ...siteLocales(context), chosen: session?.locale });
+  })();
+  locales.set(context, choice);
+  return choice;
 }
 
 // WCAG relative luminance; white text when it contrasts better than near-black.
@@ -26,13 +46,41 @@ function readableOn(hex: string): string {
   return 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? "#ffffff" : "#0b0c0c";
 }
 
-export function siteFor(request: Request, context: AppLoadContext): Site {
-  const locale = pageLocale(request, context);
-  const base = { locale, dir: textDirection(locale), translations: commonTranslations(locale), requestId: context.requestId };
+/** The site's name in `locale` if it has one (the city's, through the fallback chain; else the platform's). */
+export function siteName(context: AppLoadContext, locale: Locale): { text: string; locale: string } {
   const { tenant } = context;
+  if (tenant.kind !== "city") return { text: PLATFORM_NAME, locale };
+  const { city } = tenant;
+  return pickTranslation(city.names, locale, city.defaultLocale) ?? { text: city.slug, locale: "" };
+}
+
+function errorTitles(locale: Locale): ErrorTitles {
+  const t = translator(locale);
+  return {
+    missing: t("error.missing.title"),
+    forbidden: t("error.forbidden.title"),
+    unavailable: t("error.unavailable.title"),
+    unexpected: t("error.unexpected.title"),
+  };
+}
+
+export async function siteFor(request: Request, context: AppLoadContext): Promise<Site> {
+  const locale = await pageLocale(request, context);
+  const { tenant } = context;
+  const base = {
+    locale,
+    dir: textDirection(locale),
+    languages: siteLocales(context).available,
+    requestId: context.requestId,
+    errorTitles: errorTitles(locale),
+  };
   if (tenant.kind !== "city") {
+    // An unknown city's 404 page has no site to switch languages on, nor a statement.
+    const platform = tenant.kind === "platform";
     return {
       ...base,
+      languageAction: platform ? "/language" : null,
+      statementHref: platform ? "/accessibility" : null,
       name: PLATFORM_NAME,
       nameLocale: locale,
       homeHref: "/",
@@ -41,9 +89,12 @@ export function siteFor(request: Request, context: AppLoadContext): Site {
     };
   }
   const { city, basePath } = tenant;
-  const name = pickTranslation(city.names, locale, city.defaultLocale) ?? { text: city.slug, locale: "" };
+  const name = siteName(context, locale);
+  const open = city.status === "active";
   return {
     ...base,
+    languageAction: open ? `${basePath}/language` : null,
+    statementHref: open ? `${basePath}/accessibility` : null,
     name: name.text,
     nameLocale: name.locale,
     homeHref: basePath || "/",

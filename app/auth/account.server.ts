@@ -19,6 +19,8 @@ export type Account = {
   /** null where nobody can sign in (an unknown city's 404 page). */
   signInHref: string | null;
   signOutHref: string | null;
+  /** "My account" of a city's resident; null on the platform and where nobody can sign in. */
+  accountHref: string | null;
 };
 
 function scopeOf(context: AppLoadContext): WebScope | null {
@@ -31,7 +33,8 @@ function scopeOf(context: AppLoadContext): WebScope | null {
 
 function viewerOf(session: WebSession): Viewer {
   const { verified, principal } = session;
-  const name = verified.name ?? verified.username ?? verified.email ?? verified.subject;
+  // The name the person chose in Civitas, else what their sign-in account says.
+  const name = session.displayName ?? verified.name ?? verified.username ?? verified.email ?? verified.subject;
   const roles = principal.kind === "user" ? [...principal.roles] : principal.kind === "operator" ? ["operator"] : [];
   return { name, kind: principal.kind === "operator" ? "operator" : "user", roles };
 }
@@ -63,6 +66,7 @@ export async function accountFor(request: Request, context: AppLoadContext): Pro
     csrf: await csrfToken(context.csrfSeed),
     signInHref: scope ? `${scope.basePath}/auth/login` : null,
     signOutHref: scope ? `${scope.basePath}/auth/logout` : null,
+    accountHref: scope?.kind === "city" ? `${scope.basePath}/account` : null,
   };
 }
 

@@ -12,7 +12,8 @@ import { requireCityPermission, type Principal } from "./permissions";
 import type { ServiceContext } from "./principal.server";
 import type { VerifiedToken } from "./verify.server";
 
-const MAX_DISPLAY_NAME = 100;
+/** The longest display name a person may give themselves. */
+export const MAX_DISPLAY_NAME = 100;
 const MAX_EMAIL = 320;
 
 function clip(value: string | undefined, max: number): string | null {
@@ -125,6 +126,28 @@ const profileSchema = z
   .refine((input) => input.displayName !== undefined || input.locale !== undefined, {
     error: "nothing to change",
   });
+
+/** A person's own profile, as they see it on "my account". */
+export async function ownProfile(
+  principal: Principal,
+  { tenantId: requestTenant, database }: ServiceContext = {},
+): Promise<Profile> {
+  const actor = requireCityPermission(principal, requestTenant, "profile.edit_own");
+  if (actor.kind !== "user") throw new Forbidden("profile.edit_own");
+  const { tenantId, userId } = actor;
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const user = await tx.user.findFirst({
+        where: { tenantId, id: userId },
+        select: { email: true, displayName: true, locale: true },
+      });
+      if (!user) throw new NotFound("user");
+      return { userId, ...user };
+    },
+    database,
+  );
+}
 
 /** A person changes their own display name or language (audited as user.profile_updated). */
 export async function updateOwnProfile(

@@ -53,6 +53,9 @@ export type WebSession = {
   tokens: SessionTokens;
   /** SHA-256 of the cookie token: the row's id. */
   id: string;
+  /** A city user's own name and language (their profile), read with the session; null if none. */
+  displayName: string | null;
+  locale: string | null;
 };
 
 type StoredSession = {
@@ -61,13 +64,13 @@ type StoredSession = {
   data: unknown;
   expiresAt: Date;
   updatedAt: Date;
-  /** A city's session: its user's subject and memberships, read with the session in one query. */
-  user?: { subject: string; memberships: MemberRole[] };
+  /** A city's session: its user's subject, profile and memberships, read with the session in one query. */
+  user?: { subject: string; displayName: string | null; locale: string | null; memberships: MemberRole[] };
 };
 
 type Sealed = Prisma.InputJsonObject;
 
-type SessionRow = { user_id: string; data: unknown; expires_at: Date; updated_at: Date; subject: string; roles: string[] };
+type SessionRow = { user_id: string; data: unknown; expires_at: Date; updated_at: Date; subject: string; display_name: string | null; locale: string | null; roles: string[] };
 
 type SessionStore = {
   insert(id: string, ownerId: string, data: Sealed, expiresAt: Date): Promise<void>;
@@ -91,13 +94,13 @@ function storeFor(scope: WebScope, database?: Database): SessionStore {
       find: (id) =>
         run(async (tx) => {
           const rows = await tx.$queryRaw<SessionRow[]>`
-            SELECT s.user_id, s.data, s.expires_at, s.updated_at, u.subject,
+            SELECT s.user_id, s.data, s.expires_at, s.updated_at, u.subject, u.display_name, u.locale,
                    coalesce(array_agg(m.role::text) FILTER (WHERE m.role IS NOT NULL), '{}') AS roles
               FROM sessions s
               JOIN users u ON u.tenant_id = s.tenant_id AND u.id = s.user_id
               LEFT JOIN memberships m ON m.tenant_id = s.tenant_id AND m.user_id = s.user_id
              WHERE s.tenant_id = ${tenantId}::uuid AND s.id = ${id}
-             GROUP BY s.user_id, s.data, s.expires_at, s.updated_at, u.subject`;
+             GROUP BY s.user_id, s.data, s.expires_at, s.updated_at, u.subject, u.display_name, u.locale`;
           const row = rows[0];
           if (!row) return null;
           return {
@@ -105,7 +108,7 @@ function storeFor(scope: WebScope, database?: Database): SessionStore {
             data: row.data,
             expiresAt: row.expires_at,
             updatedAt: row.updated_at,
-            user: { subject: row.subject, memberships: row.roles as MemberRole[] },
+            user: { subject: row.subject, displayName: row.display_name, locale: row.locale, memberships: row.roles as MemberRole[] },
           };
         }),
       update: (id, data) =>
@@ -334,7 +337,7 @@ export async function currentSession(request: Request, scope: WebScope, deps: Se
   } else {
     principal = await principalFromToken(verified, { database: deps.database });
   }
-  return { principal, verified, tokens, id };
+  return { principal, verified, tokens, id, displayName: stored.user?.displayName ?? null, locale: stored.user?.locale ?? null };
 }
 
 /** Ends the session server-side; returns the Set-Cookie that clears the cookie. */

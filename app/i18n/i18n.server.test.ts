@@ -1,60 +1,30 @@
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
+// The server side of UI languages. (That every shipped locale has every key, with the same
+// interpolations and real translations, is checked by scripts/i18n-check.ts, a test too.)
 import { describe, expect, it } from "vitest";
-import { cityUiLocale, negotiateLocale, translator } from "./i18n.server";
+import { cityLocales, cityUiLocale, detectLocale, languageCookie, negotiateLocale, translator } from "./i18n.server";
 import { SUPPORTED_LOCALES } from "./locales";
-
-const LOCALES_DIR = path.resolve("locales");
-
-function flatten(value: unknown, prefix = ""): Record<string, string> {
-  if (typeof value === "string") return { [prefix]: value };
-  return Object.entries(value as Record<string, unknown>).reduce<Record<string, string>>(
-    (all, [key, child]) => ({ ...all, ...flatten(child, prefix ? `${prefix}.${key}` : key) }),
-    {},
-  );
-}
-
-const read = (locale: string, namespace: string) =>
-  flatten(JSON.parse(readFileSync(path.join(LOCALES_DIR, locale, `${namespace}.json`), "utf8")));
-
-describe("translation files", () => {
-  const namespaces = readdirSync(path.join(LOCALES_DIR, "en")).map((file) => file.replace(/\.json$/, ""));
-
-  it("exist for every shipped locale, with exactly the English keys", () => {
-    for (const namespace of namespaces) {
-      const english = Object.keys(read("en", namespace)).sort();
-      for (const locale of SUPPORTED_LOCALES) {
-        expect(Object.keys(read(locale, namespace)).sort(), `${locale}/${namespace}`).toEqual(english);
-      }
-    }
-  });
-
-  it("are translations, not copies of the English text", () => {
-    for (const namespace of namespaces) {
-      const english = read("en", namespace);
-      for (const locale of SUPPORTED_LOCALES.filter((code) => code !== "en")) {
-        const copied = Object.entries(read(locale, namespace)).filter(([key, text]) => text === english[key]);
-        expect(copied.map(([key]) => key), `${locale}/${namespace}`).toEqual([]);
-      }
-    }
-  });
-
-  it("keep every interpolation the English text has", () => {
-    for (const namespace of namespaces) {
-      const english = read("en", namespace);
-      for (const locale of SUPPORTED_LOCALES) {
-        for (const [key, text] of Object.entries(read(locale, namespace))) {
-          const variables = (value: string) => [...value.matchAll(/\{\{(\w+)\}\}/g)].map((match) => match[1]).sort();
-          expect(variables(text), `${locale}/${namespace}:${key}`).toEqual(variables(english[key] ?? ""));
-        }
-      }
-    }
-  });
-});
 
 describe("translator", () => {
   it("interpolates without escaping (React escapes what it renders)", () => {
     expect(translator("fr")("home.welcome", { city: "Saint-Étienne & Co" })).toBe("Bienvenue à Saint-Étienne & Co");
+  });
+
+  it("speaks one namespace, falling back to common, and follows each language's plural rules", () => {
+    const t = translator("ar", "account");
+    expect(t("title")).toBe("حسابي");
+    expect(t("layout.skip")).toBe("انتقل إلى المحتوى الرئيسي");
+    const count = (n: number) => translator("ar")("home.languageCount", { count: n });
+    expect([0, 1, 2, 3, 11, 100].map(count)).toEqual([
+      "هذا الموقع غير متاح بأي لغة:",
+      "هذا الموقع متاح بلغة واحدة:",
+      "هذا الموقع متاح بلغتين:",
+      "هذا الموقع متاح بـ 3 لغات:",
+      "هذا الموقع متاح بـ 11 لغةً:",
+      "هذا الموقع متاح بـ 100 لغة:",
+    ]);
+    // Numbers are formatted by Intl in the page's language.
+    const million = new Intl.NumberFormat("fr").format(1_000_000);
+    expect(translator("fr")("home.languageCount", { count: 1_000_000 })).toBe(`Ce site est disponible en ${million} de langues :`);
   });
 });
 
@@ -84,5 +54,37 @@ describe("cityUiLocale", () => {
     expect(cityUiLocale({ defaultLocale: "hu", enabledLocales: ["hu", "en"] })).toBe("hu");
     expect(cityUiLocale({ defaultLocale: "ca", enabledLocales: ["ca", "es"] })).toBe("es");
     expect(cityUiLocale({ defaultLocale: "eu", enabledLocales: ["eu"] })).toBe("en");
+  });
+});
+
+describe("cityLocales", () => {
+  it("lists the city's languages that Civitas ships, default first, once each", () => {
+    expect(cityLocales({ defaultLocale: "fr", enabledLocales: ["en", "fr", "ca", "ar"] })).toEqual(["fr", "en", "ar"]);
+    expect(cityLocales({ defaultLocale: "eu", enabledLocales: ["eu"] })).toEqual(["en"]);
+  });
+});
+
+describe("detectLocale", () => {
+  const available = ["fr", "en", "ar"] as const;
+  const request = async (cookie: string | null, acceptLanguage: string | null) =>
+    new Request("http://ville.localhost/", {
+      headers: {
+        ...(cookie === null ? {} : { Cookie: await languageCookie.serialize(cookie) }),
+        ...(acceptLanguage === null ? {} : { "Accept-Language": acceptLanguage }),
+      },
+    });
+  const detect = async (chosen: string | null, cookie: string | null, acceptLanguage: string | null) =>
+    detectLocale(await request(cookie, acceptLanguage), { available: [...available], fallback: "fr", chosen });
+
+  it("follows the profile, then the cookie, then Accept-Language, then the fallback", async () => {
+    expect(await detect("ar", "en", "en")).toBe("ar");
+    expect(await detect(null, "en", "ar")).toBe("en");
+    expect(await detect(null, null, "de, ar;q=0.5")).toBe("ar");
+    expect(await detect(null, null, null)).toBe("fr");
+  });
+
+  it("skips any choice the site does not offer", async () => {
+    expect(await detect("de", "zh", "hu, en;q=0.1")).toBe("en");
+    expect(await detect("ca", null, "ja")).toBe("fr");
   });
 });

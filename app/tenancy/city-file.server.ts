@@ -26,6 +26,10 @@ export const RESERVED_SLUGS = [
   "logout",
   "auth",
   "developer",
+  "account",
+  "accessibility",
+  "language",
+  "locales",
   "favicon.ico",
   "robots.txt",
 ] as const;

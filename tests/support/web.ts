@@ -2,9 +2,16 @@
 // real tenant resolver from the request's host and path.
 import { randomUUID } from "node:crypto";
 import type { AppLoadContext } from "@remix-run/node";
-import { withPlatformAdmin } from "../../app/db/database.server";
+import { CSRF_COOKIE, CSRF_FIELD, csrfToken } from "../../app/auth/csrf.server";
+import { createIssuerDirectory } from "../../app/auth/issuers.server";
+import { signInUser } from "../../app/auth/users.server";
+import { createTokenVerifier } from "../../app/auth/verify.server";
+import { startSession } from "../../app/auth/web-session.server";
+import { withPlatformAdmin, withTenant } from "../../app/db/database.server";
+import { identity, setIdentity } from "../../app/identity/identity.server";
 import { createLoadContext } from "../../app/load-context.server";
 import type { TenantResolver } from "../../app/tenancy/resolve.server";
+import { createFakeIdentity, type FakeIdentity } from "./identity";
 
 /** The CSRF seed loaders see in tests (a well-formed one; send it as the civitas_csrf cookie). */
 export const TEST_CSRF_SEED = "t".repeat(43);
@@ -69,4 +76,52 @@ export async function insertCity(spec: CitySpec): Promise<string> {
     }),
   );
   return id;
+}
+
+/** Form fields as an action reads them, with the CSRF token matching TEST_CSRF_SEED. */
+export async function formBody(fields: Record<string, string>): Promise<URLSearchParams> {
+  return new URLSearchParams({ [CSRF_FIELD]: await csrfToken(TEST_CSRF_SEED), ...fields });
+}
+
+/** Headers of a same-origin form post from a browser holding TEST_CSRF_SEED (and `cookie`, if any). */
+export function formHeaders(url: string, cookie = ""): Record<string, string> {
+  return {
+    "Content-Type": "application/x-www-form-urlencoded",
+    Origin: new URL(url).origin,
+    Cookie: [`${CSRF_COOKIE}=${TEST_CSRF_SEED}`, cookie].filter(Boolean).join("; "),
+  };
+}
+
+/**
+ * Process identity services backed by a fake provider (tests/support/identity.ts): tokens its
+ * realms sign verify as a real provider's would. Undo with setIdentity(undefined).
+ */
+export async function useFakeIdentity(): Promise<FakeIdentity> {
+  const backend = createFakeIdentity();
+  const issuers = createIssuerDirectory({ backend });
+  await setIdentity({ backend, router: null, issuers, verifier: createTokenVerifier({ backend, issuers }), close: async () => undefined });
+  return backend;
+}
+
+/**
+ * A person signed in at a city, as the sign-in callback leaves them: their users row (created
+ * from the token, as on a first sign-in) and the session cookie ("name=value") for `basePath`.
+ */
+export async function signedInResident(
+  fake: FakeIdentity,
+  city: { id: string; realm: string; basePath: string; url: string },
+  token: Parameters<FakeIdentity["accessToken"]>[1] = {},
+): Promise<{ userId: string; cookie: string }> {
+  await fake.addRealm(city.realm);
+  const accessToken = await fake.accessToken(city.realm, { subject: randomUUID(), ...token });
+  const verified = await identity().verifier.verify(accessToken, { tenantId: city.id });
+  const { userId } = await withTenant(city.id, (tx) => signInUser(tx, city.id, verified));
+  const scope = { kind: "city", tenantId: city.id, citySlug: city.realm, realm: city.realm, basePath: city.basePath } as const;
+  const setCookie = await startSession(new Request(city.url), scope, userId, {
+    accessToken,
+    refreshToken: null,
+    idToken: null,
+    accessExpiresAt: Date.now() + 300_000,
+  });
+  return { userId, cookie: setCookie.split(";")[0] ?? "" };
 }

@@ -5,12 +5,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { TFunction } from "i18next";
 import { withPlatformAdmin, type Database } from "../../db/database.server";
+import { translator } from "../../i18n/i18n.server";
 import { LOCALE_NAMES, textDirection, type Locale } from "../../i18n/locales";
 import { pickTranslation } from "../../i18n/translated";
 import { PLATFORM_NAME } from "../../site";
 import { cityBranding, DEFAULT_BRANDING, type CityBranding } from "../../tenancy/resolve.server";
 import { webOrigins, type RealmSpec } from "../realm";
-import { identityTranslator, realmLocales } from "./translations.server";
+import { realmLocales } from "./translations.server";
 
 export type Branding = {
   /** The realm's name in the page's language if it has one (`nameLocale` says which it is). */
@@ -131,7 +132,7 @@ function securityHeaders(frame: PageFrame, nonce: string, script: string | undef
 
 function page(frame: PageFrame, body: PageBody): Page {
   const { locale, branding } = frame;
-  const t = identityTranslator(locale);
+  const t = translator(locale, "identity");
   const nonce = randomBytes(16).toString("base64");
   const nameLang = branding.nameLocale !== locale ? ` lang="${escape(branding.nameLocale)}"` : "";
   const logo = branding.logoUrl ? `<img src="${escape(branding.logoUrl)}" alt="">` : "";
@@ -161,15 +162,23 @@ ${languageList(frame, t)}
 
 export type LoginError = "missing" | "invalid" | "disabled" | "throttled";
 
+// Keys by value, spelled out: translation keys are never built at run time.
+const LOGIN_ERROR_TEXT: Record<LoginError, string> = {
+  missing: "identity:login.error.missing",
+  invalid: "identity:login.error.invalid",
+  disabled: "identity:login.error.disabled",
+  throttled: "identity:login.error.throttled",
+};
+
 export function loginPage(
   frame: PageFrame,
   options: { action: string; username?: string; error?: LoginError; status?: number },
 ): Page {
-  const t = identityTranslator(frame.locale);
+  const t = translator(frame.locale, "identity");
   const { error } = options;
   const username = options.username ?? "";
   const described = error ? ' aria-describedby="login-error" aria-invalid="true"' : "";
-  const errorBlock = error ? `<p id="login-error" class="error" role="alert">${escape(t(`login.error.${error}`))}</p>` : "";
+  const errorBlock = error ? `<p id="login-error" class="error" role="alert">${escape(t(LOGIN_ERROR_TEXT[error]))}</p>` : "";
   const focusPassword = username !== "";
   return page(frame, {
     title: t("login.title"),
@@ -193,21 +202,31 @@ ${errorBlock}
 
 export type ConsentClient = "web" | "browser";
 
+const CLIENT_TEXT: Record<ConsentClient, string> = { web: "identity:client.web", browser: "identity:client.browser" };
+
+/** The scopes the consent page explains. */
+const SCOPE_TEXT = new Map([
+  ["openid", "identity:scope.openid"],
+  ["profile", "identity:scope.profile"],
+  ["email", "identity:scope.email"],
+]);
+
 export function consentPage(
   frame: PageFrame,
   options: { action: string; client: ConsentClient; username: string; scopes: string[] },
 ): Page {
-  const t = identityTranslator(frame.locale);
+  const t = translator(frame.locale, "identity");
   const name = frame.branding.name;
-  const described = new Set(["openid", "profile", "email"]);
   const items = options.scopes
-    .filter((scope) => described.has(scope))
-    .map((scope) => `<li>${escape(t(`scope.${scope}`))}</li>`)
+    .flatMap((scope) => {
+      const key = SCOPE_TEXT.get(scope);
+      return key ? [`<li>${escape(t(key))}</li>`] : [];
+    })
     .join("");
   return page(frame, {
     title: t("consent.title"),
     main: `<h1>${escape(t("consent.heading"))}</h1>
-<p>${escape(t("consent.requestedBy", { client: t(`client.${options.client}`, { name }) }))}</p>
+<p>${escape(t("consent.requestedBy", { client: t(CLIENT_TEXT[options.client], { name }) }))}</p>
 <p>${escape(t("consent.signedInAs", { name, username: options.username }))}</p>
 <h2>${escape(t("consent.asks"))}</h2>
 <ul>${items}</ul>
@@ -227,7 +246,7 @@ export function consentPage(
  * button stays for browsers without script.
  */
 export function logoutPage(frame: PageFrame, options: { action: string; xsrf: string; confirmed: boolean }): Page {
-  const t = identityTranslator(frame.locale);
+  const t = translator(frame.locale, "identity");
   const name = frame.branding.name;
   const script = options.confirmed
     ? "document.addEventListener('DOMContentLoaded',function(){document.getElementById('kc-logout-form').submit()});"
@@ -246,7 +265,7 @@ export function logoutPage(frame: PageFrame, options: { action: string; xsrf: st
 }
 
 export function signedOutPage(frame: PageFrame): Page {
-  const t = identityTranslator(frame.locale);
+  const t = translator(frame.locale, "identity");
   const name = frame.branding.name;
   return page(frame, {
     title: t("signedOut.title"),
@@ -256,7 +275,7 @@ export function signedOutPage(frame: PageFrame): Page {
 }
 
 export function errorPage(frame: PageFrame, options: { status: number; code?: string; expired?: boolean }): Page {
-  const t = identityTranslator(frame.locale);
+  const t = translator(frame.locale, "identity");
   // Only oidc-provider's error codes (a fixed vocabulary) are shown, never their descriptions,
   // which may echo request input and are English only.
   const code = options.code && /^[a-z_]{1,64}$/.test(options.code) ? options.code : undefined;

@@ -26,7 +26,7 @@ export type CityHome = {
 type HomeArgs = { request: Request; context: AppLoadContext; params: LoaderFunctionArgs["params"] };
 
 export async function homePage({ request, context, params }: HomeArgs): Promise<PlatformHome | CityHome> {
-  const locale = pageLocale(request, context);
+  const locale = await pageLocale(request, context);
   const t = translator(locale);
 
   if (context.tenant.kind === "platform") {

@@ -62,10 +62,15 @@ describe("a city's home", () => {
       citySlug: "ville",
       branding: { primaryColor: "#1d3a6e", accentColor: "#c9a227", onPrimaryColor: "#ffffff" },
     });
-    expect(byHost.translations.layout.skip).toBe("Aller au contenu principal");
+    expect(byHost).toMatchObject({
+      languages: ["fr", "en", "ar"],
+      languageAction: "/language",
+      statementHref: "/accessibility",
+      errorTitles: { missing: "Page introuvable" },
+    });
 
     const byPath = await rootLoader(await loaderArgs(resolver, "http://localhost/ville", { params: { city: "ville" } }));
-    expect(byPath.homeHref).toBe("/ville");
+    expect(byPath).toMatchObject({ homeHref: "/ville", languageAction: "/ville/language", statementHref: "/ville/accessibility" });
   });
 
   it("is right-to-left for a city whose default language is Arabic", async () => {

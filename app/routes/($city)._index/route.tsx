@@ -46,7 +46,7 @@ function CityHomePage({ page }: { page: CityHome }) {
       <p className="lead">{t("home.intro", { city: page.city.name })}</p>
       {page.languages.length > 1 ? (
         <>
-          <p>{t("home.languages")}</p>
+          <p>{t("home.languageCount", { count: page.languages.length })}</p>
           <ul className="language-list">
             {page.languages.map((language) => (
               <li key={language.locale}>

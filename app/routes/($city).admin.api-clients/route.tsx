@@ -39,7 +39,7 @@ async function adminOf(
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const { principal, tenantId } = await adminOf(request, { context, params });
   const clients = await listApiClients(principal, { tenantId });
-  const locale = pageLocale(request, context);
+  const locale = await pageLocale(request, context);
   return json(
     {
       locale,

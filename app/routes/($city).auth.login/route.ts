@@ -6,5 +6,5 @@ import { pageLocale } from "~/site.server";
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const scope = webScope(context, params);
-  return startSignIn(request, scope, pageLocale(request, context), { identity: identity(), requestId: context.requestId });
+  return startSignIn(request, scope, await pageLocale(request, context), { identity: identity(), requestId: context.requestId });
 }

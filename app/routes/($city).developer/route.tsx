@@ -30,7 +30,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
       },
       redirectUri: `${origin}${scope.basePath}${AUTH_PATHS.developer}`,
       apiUrl: `${scope.basePath}/api/me`,
-      locale: pageLocale(request, context),
+      locale: await pageLocale(request, context),
     },
     { headers: { "Cache-Control": "no-store" } },
   );

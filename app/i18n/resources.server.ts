@@ -1,0 +1,87 @@
+// Every shipped translation, bundled into the server build (so it does not depend on the
+// working directory): pages, loaders and the embedded provider read them from here, and the
+// browser loads the namespaces it lacks from /locales/{lng}/{ns} (see routes/locales.$lng.$ns).
+// A new namespace is a file in every locales/{lng}/ folder, imported and listed here for each locale.
+import { createHash } from "node:crypto";
+import type { Resource, ResourceLanguage } from "i18next";
+import arAccount from "../../locales/ar/account.json";
+import arCommon from "../../locales/ar/common.json";
+import arIdentity from "../../locales/ar/identity.json";
+import arLegal from "../../locales/ar/legal.json";
+import arPermissions from "../../locales/ar/permissions.json";
+import deAccount from "../../locales/de/account.json";
+import deCommon from "../../locales/de/common.json";
+import deIdentity from "../../locales/de/identity.json";
+import deLegal from "../../locales/de/legal.json";
+import dePermissions from "../../locales/de/permissions.json";
+import enAccount from "../../locales/en/account.json";
+import enCommon from "../../locales/en/common.json";
+import enIdentity from "../../locales/en/identity.json";
+import enLegal from "../../locales/en/legal.json";
+import enPermissions from "../../locales/en/permissions.json";
+import esAccount from "../../locales/es/account.json";
+import esCommon from "../../locales/es/common.json";
+import esIdentity from "../../locales/es/identity.json";
+import esLegal from "../../locales/es/legal.json";
+import esPermissions from "../../locales/es/permissions.json";
+import frAccount from "../../locales/fr/account.json";
+import frCommon from "../../locales/fr/common.json";
+import frIdentity from "../../locales/fr/identity.json";
+import frLegal from "../../locales/fr/legal.json";
+import frPermissions from "../../locales/fr/permissions.json";
+import huAccount from "../../locales/hu/account.json";
+import huCommon from "../../locales/hu/common.json";
+import huIdentity from "../../locales/hu/identity.json";
+import huLegal from "../../locales/hu/legal.json";
+import huPermissions from "../../locales/hu/permissions.json";
+import itAccount from "../../locales/it/account.json";
+import itCommon from "../../locales/it/common.json";
+import itIdentity from "../../locales/it/identity.json";
+import itLegal from "../../locales/it/legal.json";
+import itPermissions from "../../locales/it/permissions.json";
+import nlAccount from "../../locales/nl/account.json";
+import nlCommon from "../../locales/nl/common.json";
+import nlIdentity from "../../locales/nl/identity.json";
+import nlLegal from "../../locales/nl/legal.json";
+import nlPermissions from "../../locales/nl/permissions.json";
+import ptAccount from "../../locales/pt/account.json";
+import ptCommon from "../../locales/pt/common.json";
+import ptIdentity from "../../locales/pt/identity.json";
+import ptLegal from "../../locales/pt/legal.json";
+import ptPermissions from "../../locales/pt/permissions.json";
+import zhAccount from "../../locales/zh/account.json";
+import zhCommon from "../../locales/zh/common.json";
+import zhIdentity from "../../locales/zh/identity.json";
+import zhLegal from "../../locales/zh/legal.json";
+import zhPermissions from "../../locales/zh/permissions.json";
+import { DEFAULT_NAMESPACE } from "./i18n";
+import type { Locale } from "./locales";
+
+export const NAMESPACES = ["account", "common", "identity", "legal", "permissions"] as const;
+export type Namespace = (typeof NAMESPACES)[number];
+
+export const RESOURCES: Record<Locale, Record<Namespace, ResourceLanguage>> = {
+  ar: { account: arAccount, common: arCommon, identity: arIdentity, legal: arLegal, permissions: arPermissions },
+  de: { account: deAccount, common: deCommon, identity: deIdentity, legal: deLegal, permissions: dePermissions },
+  en: { account: enAccount, common: enCommon, identity: enIdentity, legal: enLegal, permissions: enPermissions },
+  es: { account: esAccount, common: esCommon, identity: esIdentity, legal: esLegal, permissions: esPermissions },
+  fr: { account: frAccount, common: frCommon, identity: frIdentity, legal: frLegal, permissions: frPermissions },
+  hu: { account: huAccount, common: huCommon, identity: huIdentity, legal: huLegal, permissions: huPermissions },
+  it: { account: itAccount, common: itCommon, identity: itIdentity, legal: itLegal, permissions: itPermissions },
+  nl: { account: nlAccount, common: nlCommon, identity: nlIdentity, legal: nlLegal, permissions: nlPermissions },
+  pt: { account: ptAccount, common: ptCommon, identity: ptIdentity, legal: ptLegal, permissions: ptPermissions },
+  zh: { account: zhAccount, common: zhCommon, identity: zhIdentity, legal: zhLegal, permissions: zhPermissions },
+};
+
+/** Changes whenever a translation does: the browser caches namespaces under it. */
+export const TRANSLATIONS_VERSION = createHash("sha256").update(JSON.stringify(RESOURCES)).digest("hex").slice(0, 12);
+
+export function isNamespace(value: string): value is Namespace {
+  return (NAMESPACES as readonly string[]).includes(value);
+}
+
+/** One language's translations for the given namespaces (unknown ones left out), as i18next takes them. */
+export function resourcesFor(locale: Locale, namespaces: readonly string[]): Resource {
+  const wanted = [...new Set([DEFAULT_NAMESPACE, ...namespaces])].filter(isNamespace);
+  return { [locale]: Object.fromEntries(wanted.map((namespace) => [namespace, RESOURCES[locale][namespace]])) };
+}
