@@ -45,8 +45,10 @@ export const AuditEvent = builder.prismaNode("AuditEvent", {
       type: Member,
       nullable: true,
       description: "The person who acted, when a person did.",
-      load: (ids: string[], context) =>
-        context.db().user.findMany({ where: { tenantId: context.city?.id, id: { in: ids.filter((id) => UUID_PATTERN.test(id)) } } }),
+      load: async (ids: string[], context) =>
+        context.city
+          ? context.db().user.findMany({ where: { tenantId: context.city.id, id: { in: ids.filter((id) => UUID_PATTERN.test(id)) } } })
+          : [],
       sort: (user) => user.id,
       resolve: (event) => (event.actorType === "user" ? event.actorId : null),
     }),
@@ -54,8 +56,10 @@ export const AuditEvent = builder.prismaNode("AuditEvent", {
       type: ApiClient,
       nullable: true,
       description: "The API client that acted, when one did.",
-      load: (ids: string[], context) =>
-        context.db().apiClient.findMany({ where: { tenantId: context.city?.id, id: { in: ids.filter((id) => UUID_PATTERN.test(id)) } } }),
+      load: async (ids: string[], context) =>
+        context.city
+          ? context.db().apiClient.findMany({ where: { tenantId: context.city.id, id: { in: ids.filter((id) => UUID_PATTERN.test(id)) } } })
+          : [],
       sort: (client) => client.id,
       resolve: (event) => (event.actorType === "client" ? event.actorId : null),
     }),
