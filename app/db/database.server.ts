@@ -38,6 +38,11 @@ export type DatabaseOptions = {
   adminUrl?: string;
   /** PGlite data folder, or `memory://`. */
   dataDir?: string;
+  /**
+   * PGlite: start from this dump of a data folder (`dumpDataDir`) instead of creating a cluster.
+   * Tests start each in-memory database from an initialised one: 1.4 s instead of 4.5.
+   */
+  pgliteTemplate?: Blob;
   /** PostgreSQL connections for request work. */
   poolSize?: number;
   /**
@@ -84,7 +89,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     releaseLock = lockDataDir(dataDir);
   }
   try {
-    const lite = await PGlite.create(dataDir);
+    const lite = await PGlite.create(dataDir, options.pgliteTemplate ? { loadDataDir: options.pgliteTemplate } : {});
     const prisma = prismaClient(new PrismaPGlite(lite), options.onQuery);
     return {
       kind: "pglite",
@@ -159,7 +164,7 @@ function lockDataDir(dataDir: string): () => void {
 
 // One database per process. Kept on globalThis because the server entry and the Remix build
 // are separate bundles: two PGlite instances on one data folder would corrupt it.
-type ProcessState = { database?: Promise<Database> };
+type ProcessState = { database?: Promise<Database>; pgliteTemplate?: Blob };
 const processState: ProcessState = ((globalThis as Record<string, unknown>).__civitasDatabase ??=
   {}) as ProcessState;
 
@@ -176,8 +181,13 @@ export function databaseOptionsFromEnv(): DatabaseOptions {
 }
 
 export function getDatabase(): Promise<Database> {
-  processState.database ??= openDatabase(databaseOptionsFromEnv());
+  processState.database ??= openDatabase({ ...databaseOptionsFromEnv(), pgliteTemplate: processState.pgliteTemplate });
   return processState.database;
+}
+
+/** Tests: the process database, when it is an in-memory PGlite, starts from this dump. */
+export function usePGliteTemplate(template: Blob | undefined): void {
+  processState.pgliteTemplate = template;
 }
 
 export async function closeDatabase(): Promise<void> {

@@ -2,9 +2,9 @@
 // when nobody hands them one) at a fresh database: in-memory PGlite, or a throw-away
 // PostgreSQL database next to the one DATABASE_URL names.
 import { resetConfig } from "../../app/config.server";
-import { closeDatabase, getDatabase, type Database } from "../../app/db/database.server";
+import { closeDatabase, getDatabase, usePGliteTemplate, type Database } from "../../app/db/database.server";
 import { migrate } from "../../app/db/migrate.server";
-import { createScratchPostgres } from "./database";
+import { createScratchPostgres, pgliteTemplate } from "./database";
 
 export type ProcessDatabase = { database: Database; release(): Promise<void> };
 
@@ -21,6 +21,7 @@ export async function useFreshProcessDatabase({ migrated = true } = {}): Promise
     };
   } else {
     process.env.CIVITAS_DATA_DIR = "memory://";
+    usePGliteTemplate(await pgliteTemplate());
   }
   resetConfig();
   const database = await getDatabase();
