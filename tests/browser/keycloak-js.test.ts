@@ -1,16 +1,13 @@
 // keycloak-js, unchanged, in headless Chromium against the embedded provider: a city's
 // developer page gets an API token for a resident (code + PKCE S256 with the public client
 // civitas-js, consent asked once) and calls the API with it.
-import { existsSync } from "node:fs";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identity } from "../../app/identity/identity.server";
 import { startAppServer, type AppServer } from "../support/app-server";
+import { chromiumAvailable, launchChromium } from "../support/chromium";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`CI needs Chromium at ${CHROMIUM} (.ci/run installs Debian's package)`);
-if (!available) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+const available = chromiumAvailable;
 
 const PASSWORD = "browser-test-password";
 let app: AppServer | undefined;
@@ -21,10 +18,7 @@ beforeAll(async () => {
   // English by default, so the test can name buttons by their English text.
   app = await startAppServer([{ slug: "paris", names: { fr: "Paris", en: "Paris" }, defaultLocale: "en", enabledLocales: ["en", "fr"] }]);
   await identity().backend.ensureUser("paris", { username: "resident", password: PASSWORD, realmRoles: [] });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

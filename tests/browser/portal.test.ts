@@ -2,17 +2,15 @@
 // 2.1 A and AA) on the city's pages in a left-to-right and a right-to-left language, nothing
 // wider than a 360-pixel screen, the skip link first and working by keyboard, the header
 // mirrored in Arabic, and the language switcher working in the page without a reload.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identity } from "../../app/identity/identity.server";
 import { startAppServer, type AppServer } from "../support/app-server";
+import { chromiumAvailable, launchChromium } from "../support/chromium";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`CI needs Chromium at ${CHROMIUM} (.ci/run installs Debian's package)`);
-if (!available) console.warn(`browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install -y chromium)`);
+const available = chromiumAvailable;
 
 const AXE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PASSWORD = "portal-browser-password";
@@ -31,10 +29,7 @@ beforeAll(async () => {
     },
   ]);
   await identity().backend.ensureUser("paris", { username: "resident", password: PASSWORD, email: "resident@paris.test", firstName: "Rémi", lastName: "Résident" });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 }, 120_000);
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCity } from "../support/factories";
-import { codes, startGraphQL, type GraphQLAnswer, type GraphQLHarness } from "../support/graphql";
+import { answerOf, codes, startGraphQL, type GraphQLAnswer, type GraphQLHarness } from "../support/graphql";
 
 const GRAPHQL_RESPONSE = "application/graphql-response+json";
 const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`, "utf8").toString("base64url");
@@ -29,16 +29,8 @@ async function send(label: string, request: Parameters<GraphQLHarness["request"]
 
 /** A request fetch makes as given (the harness always sets JSON's content type and an Accept). */
 async function raw(label: string, init: RequestInit & { at?: string }): Promise<GraphQLAnswer> {
-  const response = await fetch(h.url(init.at), init);
-  const text = await response.text();
-  let body: GraphQLAnswer["body"] = null;
-  try {
-    body = JSON.parse(text) as GraphQLAnswer["body"];
-  } catch {
-    body = null;
-  }
-  const answer = { status: response.status, headers: response.headers, body, text };
-  if (answer.status >= 400 || body?.errors) errorAnswers.push({ label, answer });
+  const answer = await answerOf(await fetch(h.url(init.at), init));
+  if (answer.status >= 400 || answer.body?.errors) errorAnswers.push({ label, answer });
   return answer;
 }
 

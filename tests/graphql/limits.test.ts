@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withPlatformAdmin } from "../../app/db/database.server";
 import { DEFAULT_LIMITS } from "../../graphql/yoga";
-import { codes, serveGraphQL, startGraphQL, type GraphQLAnswer, type GraphQLHarness, type GraphQLMount } from "../support/graphql";
+import { answerOf, codes, serveGraphQL, startGraphQL, type GraphQLAnswer, type GraphQLHarness, type GraphQLMount } from "../support/graphql";
 import { addPerson } from "../support/identity";
 
 const PER_CLIENT = 2;
@@ -35,8 +35,7 @@ async function post(mount: GraphQLMount, body: { query: string; variables?: Reco
     },
     body: JSON.stringify(body),
   });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: JSON.parse(text) as GraphQLAnswer["body"], text };
+  return answerOf(response);
 }
 
 /** A refusal before execution: 400, one error with `code`, no data. */

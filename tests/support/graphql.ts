@@ -139,15 +139,7 @@ export async function startGraphQL(
     } else {
       init.body = rawBody ?? JSON.stringify({ query, variables, operationName, extensions });
     }
-    const response = await fetch(target, init);
-    const text = await response.text();
-    let body: GraphQLAnswer["body"] = null;
-    try {
-      body = JSON.parse(text) as GraphQLAnswer["body"];
-    } catch {
-      body = null;
-    }
-    return { status: response.status, headers: response.headers, body, text };
+    return answerOf(await fetch(target, init));
   }
 
   async function tokenFor(role: Exclude<Role, "anonymous" | "operator">, city: TestCity, { subject }: { subject?: string } = {}) {
@@ -170,6 +162,18 @@ export async function startGraphQL(
       await database.drop();
     },
   };
+}
+
+/** A response as the tests read it: status, headers, the text, and its JSON when it is JSON. */
+export async function answerOf(response: Response): Promise<GraphQLAnswer> {
+  const text = await response.text();
+  let body: GraphQLAnswer["body"] = null;
+  try {
+    body = JSON.parse(text) as GraphQLAnswer["body"];
+  } catch {
+    body = null;
+  }
+  return { status: response.status, headers: response.headers, body, text };
 }
 
 /** The `extensions.code` of each error, in order. */
