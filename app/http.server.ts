@@ -14,6 +14,7 @@ import { carriesSessionCookie } from "./auth/web-session.server";
 import { identity, identityRoutes } from "./identity/identity.server";
 import { createLoadContext } from "./load-context.server";
 import { createGraphQLServer, graphqlRoutes, limitsFromEnv } from "../graphql/yoga";
+import { pluginEndpoints } from "./plugins/endpoints.server";
 import { normaliseHost } from "./tenancy/host.server";
 
 export type AppOptions = {
@@ -43,6 +44,8 @@ export function createApp({ handler, trustProxy, publicDir = "public", logReques
   // proxy in front compresses if wanted. Bearer tokens only, never cookies: no CSRF exposure,
   // so before the pages' form checks too.
   app.use(graphql ?? processGraphQL());
+  // Plugins' APIs (Open311): key- or token-authenticated, no cookies, like GraphQL.
+  app.use(pluginEndpoints());
   app.use(compression());
   // Fingerprinted assets never change under one name.
   app.use("/build", express.static(`${publicDir}/build`, { immutable: true, maxAge: "1y", index: false }));

@@ -5,7 +5,7 @@ import DataloaderPlugin from "@pothos/plugin-dataloader";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import PrismaPlugin from "@pothos/plugin-prisma";
 import RelayPlugin from "@pothos/plugin-relay";
-import ScopeAuthPlugin from "@pothos/plugin-scope-auth";
+import ScopeAuthPlugin, { AuthScopeFailureType } from "@pothos/plugin-scope-auth";
 import ValidationPlugin from "@pothos/plugin-validation";
 import { GraphQLError, isObjectType, Kind } from "graphql";
 import { Conflict, Forbidden, NotFound, ServiceError, Unauthenticated, ValidationFailed } from "../app/auth/errors";
@@ -45,7 +45,22 @@ export type AuthScopes = {
   cityPermission: string;
   /** An operator of the instance holding the permission (platform host only). */
   operatorPermission: string;
+  /**
+   * The request's city runs this plugin (installed and enabled). Added to every field a plugin
+   * contributes (graphql/plugins.ts); when it fails the answer is NOT_FOUND, not FORBIDDEN.
+   */
+  plugin: string;
 };
+
+/** Type name → the plugin that defines it (filled by graphql/plugins.ts). */
+export const pluginOwners = new Map<string, string>();
+
+type ScopeFailure = { kind: string; scope?: string; failures?: ScopeFailure[] };
+
+function pluginMissing(failure: ScopeFailure): boolean {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return failure.scope === "plugin";
+  return (failure.failures ?? []).some(pluginMissing);
+}
 
 export const builder = new SchemaBuilder<{
   Context: GraphQLContext;
@@ -72,11 +87,22 @@ export const builder = new SchemaBuilder<{
         cityPermission: (permission) =>
           inCity && context.city !== null && principal.tenantId === context.city.id && principal.permissions.includes(permission),
         operatorPermission: (permission) => principal.kind === "operator" && principal.permissions.includes(permission),
+        plugin: async (pluginId) => {
+          if (context.city === null) return false;
+          const installation = await context.db().pluginInstallation.findFirst({
+            where: { tenantId: context.city.id, pluginId, enabled: true },
+            select: { pluginId: true },
+          });
+          return installation !== null;
+        },
       };
     },
-    // The same answers as the services': nobody → UNAUTHENTICATED, somebody else → FORBIDDEN.
-    unauthorizedError: (_parent, context) =>
-      context.principal.kind === "anonymous" ? new Unauthenticated() : new Forbidden(),
+    // The same answers as the services': a service the city does not run → NOT_FOUND, nobody →
+    // UNAUTHENTICATED, somebody else → FORBIDDEN.
+    unauthorizedError: (_parent, context, _info, result) => {
+      if (pluginMissing(result.failure)) return new NotFound("service");
+      return context.principal.kind === "anonymous" ? new Unauthenticated() : new Forbidden();
+    },
   },
   // Mutations answer `Payload | NotFoundError | …` (a union), not a wrapper around the payload.
   errors: { defaultTypes: [], directResult: true },
@@ -110,9 +136,18 @@ export const builder = new SchemaBuilder<{
     nodeQueryOptions: {
       authScopes: { public: true },
       nullable: false,
-      resolve: async (_root, { id }, _context, info, resolveNode) => {
+      resolve: async (_root, { id }, context, info, resolveNode) => {
         const type = info.schema.getType(id.typename);
         if (!isObjectType(type) || !type.getInterfaces().some((face) => face.name === "Node")) throw new NotFound("object");
+        // A plugin's object is not found where the city does not run the plugin.
+        const owner = pluginOwners.get(id.typename);
+        if (owner !== undefined) {
+          const running = context.city !== null && (await context.db().pluginInstallation.findFirst({
+            where: { tenantId: context.city.id, pluginId: owner, enabled: true },
+            select: { pluginId: true },
+          })) !== null;
+          if (!running) throw new NotFound("object");
+        }
         const node = await resolveNode(id);
         if (node == null) throw new NotFound("object");
         return node;

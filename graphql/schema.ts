@@ -10,5 +10,12 @@ import "./members/invitations";
 import "./api/api-clients";
 import "./audit/audit";
 import "./platform/platform";
+import "./services/services";
+import { PLUGINS } from "../plugins/catalogue";
+import { addPluginGraphQL, checkPluginGates } from "./plugins";
+
+// The catalogue's plugins add theirs last: they build on the core's types.
+await addPluginGraphQL(PLUGINS);
 
 export const schema = lexicographicSortSchema(builder.toSchema());
+checkPluginGates(schema);

@@ -108,21 +108,41 @@ function* flattenLoose(value: Record<string, unknown>, prefix = ""): Generator<[
 
 // --- Translation files ------------------------------------------------------------------------
 
+/**
+ * Where each namespace's file for a locale is: locales/{lng}/{ns}.json for the core's, and
+ * plugins/{id}/locales/{lng}.json for a plugin's (its namespace is its id).
+ */
+function namespaceFiles(root: string): Map<string, (locale: string) => string> {
+  const files = new Map<string, (locale: string) => string>();
+  const englishDir = path.join(root, "locales", ENGLISH);
+  if (existsSync(englishDir)) {
+    for (const file of readdirSync(englishDir).filter((name) => name.endsWith(".json")).sort()) {
+      const namespace = file.slice(0, -".json".length);
+      files.set(namespace, (locale) => `locales/${locale}/${namespace}.json`);
+    }
+  }
+  const pluginsDir = path.join(root, "plugins");
+  if (existsSync(pluginsDir)) {
+    for (const id of readdirSync(pluginsDir).sort()) {
+      if (!existsSync(path.join(pluginsDir, id, "locales", `${ENGLISH}.json`))) continue;
+      if (files.has(id)) throw new Error(`plugins/${id}: its namespace is also a file in locales/${ENGLISH}/`);
+      files.set(id, (locale) => `plugins/${id}/locales/${locale}.json`);
+    }
+  }
+  return files;
+}
+
 function checkFiles(root: string, locales: readonly string[], problems: Problem[]): Map<string, Map<string, Entry>> {
-  const localesDir = path.join(root, "locales");
-  const englishDir = path.join(localesDir, ENGLISH);
-  const namespaces = existsSync(englishDir)
-    ? readdirSync(englishDir).filter((file) => file.endsWith(".json")).map((file) => file.slice(0, -".json".length)).sort()
-    : [];
+  const files = namespaceFiles(root);
   const english = new Map<string, Map<string, Entry>>();
-  for (const namespace of namespaces) {
-    const relative = `locales/${ENGLISH}/${namespace}.json`;
-    const tree = readTree(path.join(englishDir, `${namespace}.json`), problems, relative);
+  for (const [namespace, fileOf] of files) {
+    const relative = fileOf(ENGLISH);
+    const tree = readTree(path.join(root, relative), problems, relative);
     english.set(namespace, tree ? entries(flatten(tree)) : new Map());
   }
 
   for (const locale of locales) {
-    const dir = path.join(localesDir, locale);
+    const dir = path.join(root, "locales", locale);
     const present = existsSync(dir) ? readdirSync(dir).filter((file) => file.endsWith(".json")) : [];
     for (const file of present) {
       const namespace = file.slice(0, -".json".length);
@@ -130,12 +150,12 @@ function checkFiles(root: string, locales: readonly string[], problems: Problem[
     }
     const categories = new Set(pluralCategories(locale));
     for (const [namespace, englishEntries] of english) {
-      const relative = `locales/${locale}/${namespace}.json`;
-      if (!present.includes(`${namespace}.json`)) {
+      const relative = files.get(namespace)!(locale);
+      if (!existsSync(path.join(root, relative))) {
         problems.push({ file: relative, message: "is missing" });
         continue;
       }
-      const tree = readTree(path.join(dir, `${namespace}.json`), problems, relative);
+      const tree = readTree(path.join(root, relative), problems, relative);
       if (!tree) continue;
       const translated = entries(flatten(tree));
       for (const [key, reference] of englishEntries) {
@@ -147,7 +167,7 @@ function checkFiles(root: string, locales: readonly string[], problems: Problem[
         checkEntry({ file: relative, key, locale, entry, reference, categories }, problems);
       }
       for (const key of translated.keys()) {
-        if (!englishEntries.has(key)) problems.push({ file: relative, key, message: `is not in locales/${ENGLISH}/${namespace}.json` });
+        if (!englishEntries.has(key)) problems.push({ file: relative, key, message: `is not in ${files.get(namespace)!(ENGLISH)}` });
       }
     }
   }

@@ -1,11 +1,12 @@
 // The Prisma schema and the hand-written SQL migrations must describe the same database:
 // tables, columns, types, nullability, enums and primary keys (see ADR 002).
-import { readFileSync } from "node:fs";
+import { combinedSchema } from "../scripts/prisma-schema.mjs";
 import { getSchema, type Enum, type Field, type Model } from "@mrleebo/prisma-ast";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./support/database";
 
-const schema = getSchema(readFileSync("prisma/schema.prisma", "utf8"));
+// The core's models and every plugin's, as the client is generated from them.
+const schema = getSchema(combinedSchema());
 const models = schema.list.filter((block): block is Model => block.type === "model");
 const enums = schema.list.filter((block): block is Enum => block.type === "enum");
 

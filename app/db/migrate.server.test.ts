@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createEmptyDatabase, type TestDatabase } from "../../tests/support/database";
-import { DEFAULT_MIGRATIONS_DIR, MigrationError, migrate, pendingMigrations } from "./migrate.server";
+import { MigrationError, migrate, migrationFolders, pendingMigrations, readMigrations } from "./migrate.server";
 
 let database: TestDatabase;
 let dir: string;
@@ -39,8 +39,9 @@ describe("migration runner", () => {
 
     const rows = await bookkeeping();
     expect(rows.map((row) => row.migration_name)).toEqual(report.applied);
+    const files = new Map((await readMigrations()).map((migration) => [migration.name, migration.file]));
     for (const row of rows) {
-      const sql = await readFile(path.join(DEFAULT_MIGRATIONS_DIR, row.migration_name, "migration.sql"));
+      const sql = await readFile(files.get(row.migration_name)!);
       expect(row.checksum).toBe(createHash("sha256").update(sql).digest("hex"));
       expect(row.finished_at).not.toBeNull();
       expect(row.applied_steps_count).toBe(1);
@@ -136,7 +137,8 @@ describe("migration runner", () => {
   });
 
   it("copies of the shipped migrations apply like the originals", async () => {
-    await cp(DEFAULT_MIGRATIONS_DIR, dir, { recursive: true });
+    // The core's and the plugins' folders, gathered into one.
+    for (const folder of migrationFolders()) await cp(folder, dir, { recursive: true });
     const report = await migrate(database.owner, { dir });
     expect(report.applied).toEqual((await migrate(database.owner)).alreadyApplied);
   });

@@ -1,15 +1,30 @@
-// Civitas' migration runner: applies prisma/migrations/<stamp>_<name>/migration.sql in order and
+// Civitas' migration runner: applies <stamp>_<name>/migration.sql from prisma/migrations and from
+// every plugin's migrations/ folder, in the order of their names (stamps first), and
 // books them in Prisma's own `_prisma_migrations` table with Prisma's checksum, so that
 // `prisma migrate deploy`, where it can run, sees the same history (see ADR 002).
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { readdirSync } from "node:fs";
 import splitter from "dbgate-query-splitter";
 import type { SqlExecutor, SqlSession } from "./sql.server";
 
 const { splitQuery, postgreSplitterOptions } = splitter;
 
 export const DEFAULT_MIGRATIONS_DIR = path.resolve("prisma/migrations");
+export const PLUGINS_DIR = path.resolve("plugins");
+
+/**
+ * The core's migrations folder and each plugin's (plugins/<id>/migrations): all plugin tables
+ * exist for every city, whether or not a city installs the plugin (ARCHITECTURE §4).
+ */
+export function migrationFolders(): string[] {
+  const plugins = readdirSync(PLUGINS_DIR, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => path.join(PLUGINS_DIR, entry.name, "migrations"))
+    .filter((dir) => readdirSync(path.dirname(dir)).includes("migrations"));
+  return [DEFAULT_MIGRATIONS_DIR, ...plugins.sort()];
+}
 
 // Any fixed number, shared by every Civitas process: only one migrates at a time.
 const MIGRATION_LOCK_KEY = 7_311_311;
@@ -37,14 +52,22 @@ function sameScript(recorded: string, migration: MigrationFile): boolean {
 
 const shown = (file: string) => path.relative(process.cwd(), file);
 
-export async function readMigrations(dir = DEFAULT_MIGRATIONS_DIR): Promise<MigrationFile[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries
-    .filter((entry) => entry.isDirectory())
-    .map((entry) => entry.name)
-    .sort();
+export async function readMigrations(dirs: string | readonly string[] = migrationFolders()): Promise<MigrationFile[]> {
+  const folders = await Promise.all(
+    (typeof dirs === "string" ? [dirs] : dirs).map(async (dir) => {
+      const entries = await readdir(dir, { withFileTypes: true });
+      return entries.filter((entry) => entry.isDirectory()).map((entry) => ({ dir, name: entry.name }));
+    }),
+  );
+  const found = folders.flat().sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (let i = 1; i < found.length; i++) {
+    // The name is the migration's identity in the history table: two folders cannot share it.
+    if (found[i]!.name === found[i - 1]!.name) {
+      throw new MigrationError(`Two migrations are named ${found[i]!.name} (${shown(found[i - 1]!.dir)} and ${shown(found[i]!.dir)}).`);
+    }
+  }
   return Promise.all(
-    names.map(async (name) => {
+    found.map(async ({ dir, name }) => {
       const file = path.join(dir, name, "migration.sql");
       const sql = await readFile(file, "utf8").catch(() => {
         throw new MigrationError(`Migration folder ${name} has no migration.sql (${file}).`);
@@ -194,7 +217,7 @@ async function failureMessage(session: SqlSession, migration: MigrationFile, err
  */
 export async function migrate(
   session: SqlSession,
-  options: { dir?: string; log?: (line: string) => void } = {},
+  options: { dir?: string | readonly string[]; log?: (line: string) => void } = {},
 ): Promise<MigrationReport> {
   const log = options.log ?? (() => undefined);
   const migrations = await readMigrations(options.dir);
@@ -237,7 +260,7 @@ export async function migrate(
 }
 
 /** What /readyz needs to know: is every migration on disk applied? */
-export async function pendingMigrations(session: SqlSession, dir?: string): Promise<string[]> {
+export async function pendingMigrations(session: SqlSession, dir?: string | readonly string[]): Promise<string[]> {
   const migrations = await readMigrations(dir);
   const exists = await session.query<{ present: boolean }>(
     `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS present`,

@@ -54,13 +54,13 @@ import zhCommon from "../../locales/zh/common.json";
 import zhIdentity from "../../locales/zh/identity.json";
 import zhLegal from "../../locales/zh/legal.json";
 import zhPermissions from "../../locales/zh/permissions.json";
+import { PLUGINS } from "../../plugins/catalogue";
 import { DEFAULT_NAMESPACE } from "./i18n";
 import type { Locale } from "./locales";
 
-export const NAMESPACES = ["account", "common", "identity", "legal", "permissions"] as const;
-export type Namespace = (typeof NAMESPACES)[number];
+const CORE_NAMESPACES = ["account", "common", "identity", "legal", "permissions"] as const;
 
-export const RESOURCES: Record<Locale, Record<Namespace, ResourceLanguage>> = {
+const CORE_RESOURCES: Record<Locale, Record<(typeof CORE_NAMESPACES)[number], ResourceLanguage>> = {
   ar: { account: arAccount, common: arCommon, identity: arIdentity, legal: arLegal, permissions: arPermissions },
   de: { account: deAccount, common: deCommon, identity: deIdentity, legal: deLegal, permissions: dePermissions },
   en: { account: enAccount, common: enCommon, identity: enIdentity, legal: enLegal, permissions: enPermissions },
@@ -73,6 +73,17 @@ export const RESOURCES: Record<Locale, Record<Namespace, ResourceLanguage>> = {
   zh: { account: zhAccount, common: zhCommon, identity: zhIdentity, legal: zhLegal, permissions: zhPermissions },
 };
 
+/** The core's namespaces, then one per plugin of the catalogue (named after the plugin). */
+export const NAMESPACES: readonly string[] = [...CORE_NAMESPACES, ...PLUGINS.map((plugin) => plugin.id)];
+export type Namespace = string;
+
+export const RESOURCES: Record<Locale, Record<Namespace, ResourceLanguage>> = Object.fromEntries(
+  Object.entries(CORE_RESOURCES).map(([locale, core]) => [
+    locale,
+    { ...core, ...Object.fromEntries(PLUGINS.map((plugin) => [plugin.id, plugin.translations[locale as Locale] as ResourceLanguage])) },
+  ]),
+) as unknown as Record<Locale, Record<Namespace, ResourceLanguage>>;
+
 /** Changes whenever a translation does: the browser caches namespaces under it. */
 export const TRANSLATIONS_VERSION = createHash("sha256").update(JSON.stringify(RESOURCES)).digest("hex").slice(0, 12);
 
@@ -83,5 +94,5 @@ export function isNamespace(value: string): value is Namespace {
 /** One language's translations for the given namespaces (unknown ones left out), as i18next takes them. */
 export function resourcesFor(locale: Locale, namespaces: readonly string[]): Resource {
   const wanted = [...new Set([DEFAULT_NAMESPACE, ...namespaces])].filter(isNamespace);
-  return { [locale]: Object.fromEntries(wanted.map((namespace) => [namespace, RESOURCES[locale][namespace]])) };
+  return { [locale]: Object.fromEntries(wanted.map((namespace) => [namespace, RESOURCES[locale][namespace]!])) };
 }

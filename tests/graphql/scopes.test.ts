@@ -21,6 +21,7 @@ import {
   type GraphQLOutputType,
 } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { pluginContributions } from "../../graphql/plugins";
 import { schema } from "../../graphql/schema";
 import { codes, startGraphQL, type GraphQLAnswer, type GraphQLHarness } from "../support/graphql";
 
@@ -32,7 +33,13 @@ type Row = Record<Column, string>;
 const ALLOWED = "allowed";
 /** A City field on the platform's address without an operator: there is no city to ask it of. */
 const UNREACHED = "unreached";
+/** A plugin's field where no city runs the plugin (the platform's address): not found. */
+const NO_SERVICE = "no service";
 const PASSED_AUTHORIZATION = ["NOT_FOUND", "VALIDATION_FAILED", "CONFLICT"];
+
+const PUBLIC_FIELDS = ["Query.city", "Query.node", "Query.serviceCatalogue"];
+/** What plugins let anyone read (or do) at a city that runs them. */
+const PUBLIC_PLUGIN_FIELDS = ["Query.notices"];
 
 /** Mutations whose dummy call succeeds without changing anything (the state check below proves it). */
 const NO_OPS = ["Mutation.requirePersistedOperations"];
@@ -84,7 +91,7 @@ function literal(type: GraphQLInputType, idOf: string | null): string {
     case "DateTime":
       return '"2026-01-01T00:00:00Z"';
     case "JSON":
-      return "null";
+      return "{}";
   }
   throw new Error(`No dummy value for ${type.name}: teach literal() about it.`);
 }
@@ -125,6 +132,8 @@ type Outcome = { outcome: string; typename?: string };
 
 function outcomeOf(call: Call, answer: GraphQLAnswer): Outcome {
   const all = codes(answer).map((code) => code ?? "ERROR_WITHOUT_CODE");
+  const errors = (answer.body?.errors ?? []) as { message?: string; extensions?: { code?: string } }[];
+  if (errors.some((error) => error.extensions?.code === "NOT_FOUND" && error.message === "No such service.")) return { outcome: NO_SERVICE };
   const denied = all.find((code) => code === "UNAUTHENTICATED" || code === "FORBIDDEN");
   if (denied) return { outcome: denied };
   const data = (answer.body?.data ?? null) as Record<string, unknown> | null;
@@ -172,6 +181,14 @@ beforeAll(async () => {
     operator: await h.operatorToken(),
     "anonymous@platform": null,
   };
+  // Paris runs every service of the catalogue: plugins' fields are then judged on their own scopes.
+  const services = await h.request({ token: tokens.admin, at: h.paris.slug, query: "{ cityServices { pluginId state } }" });
+  for (const { pluginId, state } of (services.body?.data as { cityServices: { pluginId: string; state: string }[] }).cityServices) {
+    if (state === "enabled") continue;
+    const mutation = state === "available" ? "installService" : "enableService";
+    const done = await h.request({ token: tokens.admin, at: h.paris.slug, query: `mutation { ${mutation}(pluginId: ${JSON.stringify(pluginId)}) { __typename ... on Error { message } } }` });
+    expect(done.text).toContain('"CityService"');
+  }
   before = await state(tokens.operator!, tokens.admin!);
   const cityId = globalId("City", h.paris.id);
   table = {};
@@ -223,23 +240,52 @@ describe("who may call what", () => {
     expect(cells.filter((cell) => /INTERNAL_SERVER_ERROR|ERROR_WITHOUT_CODE|HTTP /.test(cell))).toEqual([]);
   });
 
+  const pluginFields = new Set(pluginContributions().map(({ type, field }) => `${type}.${field}`));
+
+  it("answers a plugin's fields NOT_FOUND, to everyone, where the city does not run the plugin", async () => {
+    expect(pluginFields.size).toBeGreaterThan(0);
+    const admin = await h.tokenFor("admin", h.paris);
+    const ids = [...new Set(pluginContributions().map(({ pluginId }) => pluginId))];
+    for (const id of ids) {
+      const off = await h.request({ token: admin, at: h.paris.slug, query: `mutation { disableService(pluginId: ${JSON.stringify(id)}) { __typename } }` });
+      expect(off.text).toContain('"CityService"');
+    }
+    try {
+      const cityId = globalId("City", h.paris.id);
+      for (const call of calls().filter((candidate) => pluginFields.has(candidate.name))) {
+        for (const token of [null, admin]) {
+          const answer = await h.request({ token, at: h.paris.slug, query: operation(call, "city", cityId) });
+          expect(outcomeOf(call, answer).outcome, `${call.name} with ${token ? "admin" : "nobody"}`).toBe(NO_SERVICE);
+        }
+      }
+    } finally {
+      for (const id of ids) await h.request({ token: admin, at: h.paris.slug, query: `mutation { enableService(pluginId: ${JSON.stringify(id)}) { __typename } }` });
+    }
+  });
+
   /** Who got past authorization for `field`. */
   const allowed = (field: string) => COLUMNS.filter((column) => table[field]?.[column] === ALLOWED);
 
   it("lets nobody signed out call anything but the public fields", () => {
     const open = Object.keys(table).filter((field) => table[field]!.anonymous === ALLOWED || table[field]!["anonymous@platform"] === ALLOWED);
-    expect(open.sort()).toEqual(["Query.city", "Query.node", "Query.serviceCatalogue"]);
-    for (const field of ["Query.city", "Query.node", "Query.serviceCatalogue"]) expect(allowed(field)).toEqual([...COLUMNS]);
+    expect(open.sort()).toEqual([...PUBLIC_FIELDS, ...PUBLIC_PLUGIN_FIELDS].sort());
+    for (const field of PUBLIC_FIELDS) expect(allowed(field)).toEqual([...COLUMNS]);
+    // A plugin's public fields: everyone at a city that runs it; nobody finds them elsewhere.
+    for (const field of PUBLIC_PLUGIN_FIELDS) {
+      expect(allowed(field)).toEqual(["anonymous", "resident", "staff", "admin"]);
+      expect([table[field]!.operator, table[field]!["anonymous@platform"]]).toEqual([NO_SERVICE, NO_SERVICE]);
+    }
   });
 
   it("answers UNAUTHENTICATED to nobody, and FORBIDDEN to somebody without the permission", () => {
     for (const [field, row] of Object.entries(table)) {
-      for (const column of ["anonymous", "anonymous@platform"] as const) {
-        expect([ALLOWED, UNREACHED, "UNAUTHENTICATED"], `${field} as ${column}`).toContain(row[column]);
-      }
-      for (const column of ["resident", "staff", "admin", "operator"] as const) {
+      const plugins = pluginFields.has(field) ? [NO_SERVICE] : [];
+      expect([ALLOWED, UNREACHED, "UNAUTHENTICATED"], `${field} as anonymous`).toContain(row.anonymous);
+      expect([ALLOWED, UNREACHED, "UNAUTHENTICATED", ...plugins], `${field} as anonymous@platform`).toContain(row["anonymous@platform"]);
+      for (const column of ["resident", "staff", "admin"] as const) {
         expect([ALLOWED, "FORBIDDEN"], `${field} as ${column}`).toContain(row[column]);
       }
+      expect([ALLOWED, "FORBIDDEN", ...plugins], `${field} as operator`).toContain(row.operator);
     }
   });
 

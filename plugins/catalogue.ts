@@ -1,0 +1,6 @@
+// The shared catalogue: every plugin folder of this instance, listed once. Adding a plugin is a
+// folder plus one line here (plugins/catalogue.test.ts checks that no folder is left out).
+import type { Plugin } from "../app/plugins/sdk.server";
+import noticeBoard from "./notice-board/plugin";
+
+export const PLUGINS: readonly Plugin[] = [noticeBoard];
