@@ -20,6 +20,9 @@ import {
 } from "./permissions";
 import { signInUser } from "./users.server";
 import type { VerifiedToken } from "./verify.server";
+// The catalogue defines its plugins' permissions as it loads: a principal's permissions are
+// computed from every permission there is, the plugins' included.
+import "../plugins/catalogue.server";
 
 export {
   ANONYMOUS,

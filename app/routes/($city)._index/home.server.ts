@@ -8,6 +8,8 @@ import { PLATFORM_NAME } from "~/site";
 import { pageLocale } from "~/site.server";
 import { notFound, requireCity } from "~/tenancy/guard.server";
 import { listActiveCities } from "~/tenancy/resolve.server";
+import { enabledServices } from "~/plugins/catalogue.server";
+import { installationsOf } from "~/plugins/enablement.server";
 
 export type PlatformHome = {
   kind: "platform";
@@ -21,6 +23,8 @@ export type CityHome = {
   city: { slug: string; name: string; nameLocale: string };
   /** The languages the city offers that Civitas ships, each named in itself. */
   languages: { locale: string; name: string }[];
+  /** The catalogue services the city has enabled, named in the page's language. */
+  services: { id: string; name: string; description: string; href: string }[];
 };
 
 type HomeArgs = { request: Request; context: AppLoadContext; params: LoaderFunctionArgs["params"] };
@@ -43,12 +47,19 @@ export async function homePage({ request, context, params }: HomeArgs): Promise<
     };
   }
 
-  const { city } = requireCity(context, params);
+  const { city, basePath } = requireCity(context, params);
   const name = pickTranslation(city.names, locale, city.defaultLocale) ?? { text: city.slug, locale: "" };
+  const installations = (await installationsOf(city.id)).filter((installation) => installation.enabled);
   return {
     kind: "city",
     title: t("home.welcome", { city: name.text }),
     city: { slug: city.slug, name: name.text, nameLocale: name.locale },
     languages: city.enabledLocales.filter(isSupportedLocale).map((code) => ({ locale: code, name: LOCALE_NAMES[code] })),
+    services: enabledServices(installations).map((service) => ({
+      id: service.id,
+      name: service.names[locale] ?? service.id,
+      description: service.descriptions[locale] ?? "",
+      href: `${basePath}/services/${service.id}`,
+    })),
   };
 }

@@ -3,6 +3,7 @@
 // 503 answers for unknown, conflicting and suspended cities.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loader as rootLoader } from "~/root";
+import { withPlatformAdmin } from "~/db/database.server";
 import { createTenantResolver } from "~/tenancy/resolve.server";
 import { useFreshProcessDatabase, type ProcessDatabase } from "../../../tests/support/process-database";
 import { insertCity, loaderArgs, thrownResponse } from "../../../tests/support/web";
@@ -42,7 +43,30 @@ describe("a city's home", () => {
         { locale: "en", name: "English" },
         { locale: "ar", name: "العربية" },
       ],
+      // Nothing installed yet: the page says so (empty state).
+      services: [],
     });
+  });
+
+  it("lists the services the city has enabled, in the page's language, linking to their pages", async () => {
+    const ville = await withPlatformAdmin((tx) => tx.city.findUniqueOrThrow({ where: { slug: "ville" }, select: { id: true } }));
+    const install = (enabled: boolean) =>
+      withPlatformAdmin((tx) =>
+        tx.pluginInstallation.upsert({
+          where: { tenantId_pluginId: { tenantId: ville.id, pluginId: "notice-board" } },
+          create: { tenantId: ville.id, pluginId: "notice-board", version: "1.1.0", enabled, settings: { heading: {}, maxNotices: 5 } },
+          update: { enabled },
+        }),
+      );
+    await install(true);
+    const page = await loader(await loaderArgs(resolver, "http://ville.localhost:3000/"));
+    expect(page.kind === "city" && page.services).toEqual([
+      { id: "notice-board", name: "Panneau d'affichage", description: expect.stringContaining("avis"), href: "/services/notice-board" },
+    ]);
+    // A disabled service is not offered.
+    await install(false);
+    const later = await loader(await loaderArgs(resolver, "http://ville.localhost:3000/"));
+    expect(later.kind === "city" && later.services).toEqual([]);
   });
 
   it("answers the same at /{slug} on the platform host and on the city's own domain", async () => {

@@ -44,6 +44,23 @@ function CityHomePage({ page }: { page: CityHome }) {
     <div className="prose">
       <h1>{t("home.welcome", { city: page.city.name })}</h1>
       <p className="lead">{t("home.intro", { city: page.city.name })}</p>
+      <section aria-labelledby="services-heading">
+        <h2 id="services-heading">{t("home.services.heading")}</h2>
+        {page.services.length === 0 ? (
+          <p className="empty-state">{t("home.services.empty")}</p>
+        ) : (
+          <ul className="card-list service-list">
+            {page.services.map((service) => (
+              <li key={service.id} className="card">
+                <h3 className="card__title">
+                  <Link to={service.href}>{service.name}</Link>
+                </h3>
+                {service.description ? <p>{service.description}</p> : null}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
       {page.languages.length > 1 ? (
         <>
           <p>{t("home.languageCount", { count: page.languages.length })}</p>

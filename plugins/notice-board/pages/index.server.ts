@@ -52,6 +52,10 @@ export async function noticeBoardAction({ request, context, params }: ActionFunc
   const page = await requirePluginPage({ context, params }, PLUGIN_ID);
   const principal = await principalOf(request, context);
   const form = await readCheckedForm(request);
+  // Only staff see the forms: anyone else posting here is refused.
+  if (!(principal.kind === "user" || principal.kind === "client") || principal.tenantId !== page.tenantId || !can(principal, "notice_board.publish")) {
+    throw new Response(null, { status: 403, headers: noStore });
+  }
   const service = { tenantId: page.tenantId, requestId: context.requestId };
   const intent = form.get("intent");
   if (intent === "withdraw") {
