@@ -9,7 +9,7 @@ import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { config } from "../config.server";
 import { PrismaClient } from "./generated/client.ts";
-import type { SqlSession } from "./sql.server";
+import type { SqlRow, SqlSession } from "./sql.server";
 import { pgliteSession, postgresSession } from "./sql.server";
 
 export type { PrismaClient };
@@ -26,6 +26,12 @@ export type Database = {
   adminPrisma: PrismaClient;
   /** Raw access as the connecting (owner) role, for migrations and health checks only. */
   owner: SqlSession;
+  /**
+   * Runs a script of several statements in one round trip on a request-work connection and
+   * answers each statement's rows. Only for tenant-read.server.ts, which wraps it in a city's
+   * read-only unit of work; a failed script is rolled back before the connection is reused.
+   */
+  script(sql: string): Promise<SqlRow[][]>;
   close(): Promise<void>;
 };
 
@@ -76,6 +82,18 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       unscopedPrisma: prisma,
       adminPrisma,
       owner: postgresSession(ownerPool),
+      async script(sql) {
+        const client = await pool.connect();
+        try {
+          const results = (await client.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
+          client.release();
+          return (Array.isArray(results) ? results : [results]).map((result) => result.rows as SqlRow[]);
+        } catch (error) {
+          // The script's transaction may be left open (aborted): never hand that connection on.
+          client.release(error instanceof Error ? error : true);
+          throw error;
+        }
+      },
       async close() {
         await Promise.all([...new Set([prisma, adminPrisma])].map((client) => client.$disconnect()));
         await Promise.all(pools.map((p) => p.end()));
@@ -96,6 +114,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       unscopedPrisma: prisma,
       adminPrisma: prisma,
       owner: pgliteSession(lite),
+      async script(sql) {
+        try {
+          const results = await lite.exec(sql);
+          return results.map((result) => result.rows as SqlRow[]);
+        } catch (error) {
+          // PGlite's one session must not stay in an aborted transaction.
+          await lite.exec("ROLLBACK").catch(() => undefined);
+          throw error;
+        }
+      },
       async close() {
         await prisma.$disconnect();
         await lite.close();
@@ -267,4 +295,65 @@ export async function withPlatformAdmin<T>(
     await tx.$executeRawUnsafe("SET LOCAL ROLE app_admin");
     return ambient.run({ scope, tx }, () => work(tx));
   }, TRANSACTION_OPTIONS);
+}
+
+// --- Reads in one round trip ------------------------------------------------------------------
+
+/** One SQL statement whose values are already escaped literals (build it with `literalSql`). */
+export type LiteralSql = { readonly text: string };
+
+type LiteralValue = string | number | boolean | null | Date | readonly string[];
+
+function literal(value: LiteralValue): string {
+  if (value === null) return "NULL";
+  if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new TypeError("literalSql: a number must be finite");
+    return String(value);
+  }
+  if (value instanceof Date) return `${pg.escapeLiteral(value.toISOString())}::timestamptz`;
+  if (Array.isArray(value)) return value.length === 0 ? "'{}'::text[]" : `ARRAY[${value.map((item) => pg.escapeLiteral(String(item))).join(", ")}]::text[]`;
+  return pg.escapeLiteral(String(value));
+}
+
+/**
+ * A statement with its values escaped as SQL literals (PostgreSQL's rules, as the driver's
+ * escapeLiteral): the simple protocol that runs several statements in one round trip takes no
+ * parameters. Values only ever go through here, never into the text directly.
+ */
+export function literalSql(strings: TemplateStringsArray, ...values: (LiteralValue | LiteralSql)[]): LiteralSql {
+  let text = strings[0] ?? "";
+  values.forEach((value, index) => {
+    text += (value !== null && typeof value === "object" && "text" in value ? value.text : literal(value as LiteralValue)) + (strings[index + 1] ?? "");
+  });
+  return { text };
+}
+
+/**
+ * Read-only statements in one city's unit of work, in ONE round trip: BEGIN READ ONLY, the role
+ * and tenant as withTenant sets them (RLS applies), the statements, COMMIT. For hot public reads
+ * (Open311's GET) where a transaction of separate round trips costs more than the query. Inside
+ * a unit of work already open for the city, the statements join it instead.
+ */
+export async function readInTenant(tenantId: string, statements: readonly LiteralSql[], database?: Database): Promise<SqlRow[][]> {
+  if (!UUID.test(tenantId)) throw new TenantScopeError(`Not a tenant id: ${JSON.stringify(tenantId)}`);
+  const current = ambient.getStore();
+  if (current) {
+    if (current.scope.kind !== "tenant" || current.scope.tenantId !== tenantId) {
+      throw new TenantScopeError("A unit of work for one city cannot read another city's.");
+    }
+    const rows: SqlRow[][] = [];
+    for (const statement of statements) rows.push(await current.tx.$queryRawUnsafe<SqlRow[]>(statement.text));
+    return rows;
+  }
+  const db = database ?? (await getDatabase());
+  const script = [
+    "BEGIN READ ONLY",
+    "SET LOCAL ROLE app_rw",
+    `SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`,
+    ...statements.map((statement) => statement.text),
+    "COMMIT",
+  ].join(";\n");
+  const results = await db.script(script);
+  return results.slice(3, 3 + statements.length);
 }

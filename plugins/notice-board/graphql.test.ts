@@ -32,11 +32,12 @@ describe("the notice board's API", () => {
     const read = answerOf<{ notices: { id: string; title: { text: string } }[] }>(
       await h.request({ at: h.paris.slug, query: `{ notices { id title { text(locale: "en") } } }` }),
     );
-    expect(read.notices).toEqual([{ id: posted.postNotice.id, title: { text: "Bridge closed" } }]);
+    // Newest first: the one just posted, then the city's earlier ones.
+    expect(read.notices[0]).toEqual({ id: posted.postNotice.id, title: { text: "Bridge closed" } });
 
     // Budapest's board is its own; Paris' notice by id there is not found.
     const elsewhere = await h.request({ at: h.budapest.slug, query: `{ notices { id } }` });
-    expect(answerOf<{ notices: unknown[] }>(elsewhere).notices).toEqual([]);
+    expect(answerOf<{ notices: { id: string }[] }>(elsewhere).notices.map((notice) => notice.id)).not.toContain(posted.postNotice.id);
     const stolen = await h.request({ at: h.budapest.slug, query: `query($id: ID!) { node(id: $id) { id } }`, variables: { id: posted.postNotice.id } });
     expect(stolen.body?.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
 
@@ -61,7 +62,7 @@ describe("the notice board's API", () => {
         expect(answer.body?.errors?.[0]?.extensions?.code, query).toBe("NOT_FOUND");
       }
       // Budapest still runs it.
-      expect(answerOf<{ notices: unknown[] }>(await h.request({ at: h.budapest.slug, query: `{ notices { id } }` })).notices).toEqual([]);
+      expect(answerOf<{ notices: unknown[] }>(await h.request({ at: h.budapest.slug, query: `{ notices { id } }` })).notices.length).toBeGreaterThan(0);
     } finally {
       await h.request({ token: admin, at: h.paris.slug, query: `mutation { enableService(pluginId: "notice-board") { __typename } }` });
     }

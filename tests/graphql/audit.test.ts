@@ -194,6 +194,80 @@ const CASES: Record<string, Case> = {
       return back;
     },
   },
+  upgradeService: {
+    log: "city",
+    actions: ["plugin.upgraded"],
+    result: "CityService",
+    // As if Paris had installed the board's 1.0.0, whose setting was called `limit`.
+    setup: async () => {
+      await withPlatformAdmin(
+        (tx) =>
+          tx.pluginInstallation.update({
+            where: { tenantId_pluginId: { tenantId: h.paris.id, pluginId: "notice-board" } },
+            data: { version: "1.0.0", settings: { heading: {}, limit: 5 } },
+          }),
+        h.database,
+      );
+      return {};
+    },
+    run: () => mutate(`mutation { upgradeService(pluginId: "notice-board") { ${RESULT} } }`),
+  },
+  configureService: {
+    log: "city",
+    actions: ["plugin.configured"],
+    result: "CityService",
+    run: () => mutate(`mutation { configureService(pluginId: "notice-board", settings: { maxNotices: 7 }) { ${RESULT} } }`),
+  },
+  disableService: {
+    log: "city",
+    actions: ["plugin.disabled"],
+    result: "CityService",
+    run: () => mutate(`mutation { disableService(pluginId: "notice-board") { ${RESULT} } }`),
+    restore: () => mutate(`mutation { enableService(pluginId: "notice-board") { ${RESULT} } }`),
+  },
+  enableService: {
+    log: "city",
+    actions: ["plugin.enabled"],
+    result: "CityService",
+    setup: async () => {
+      expect(field(await mutate(`mutation { disableService(pluginId: "notice-board") { ${RESULT} } }`))).toMatchObject({ __typename: "CityService" });
+      return {};
+    },
+    run: () => mutate(`mutation { enableService(pluginId: "notice-board") { ${RESULT} } }`),
+  },
+  uninstallService: {
+    log: "city",
+    actions: ["plugin.uninstalled"],
+    result: "CityService",
+    run: () => mutate(`mutation { uninstallService(pluginId: "notice-board") { ${RESULT} } }`),
+    restore: () => mutate(`mutation { installService(pluginId: "notice-board") { ${RESULT} } }`),
+  },
+  installService: {
+    log: "city",
+    actions: ["plugin.installed"],
+    result: "CityService",
+    setup: async () => {
+      expect(field(await mutate(`mutation { uninstallService(pluginId: "notice-board") { ${RESULT} } }`))).toMatchObject({ __typename: "CityService" });
+      return {};
+    },
+    run: () => mutate(`mutation { installService(pluginId: "notice-board") { ${RESULT} } }`),
+  },
+  postNotice: {
+    log: "city",
+    actions: ["notice_board.notice_posted"],
+    result: "Notice",
+    run: () => mutate(`mutation { postNotice(input: { title: { en: "Audited notice" } }) { ${RESULT} } }`),
+  },
+  withdrawNotice: {
+    log: "city",
+    actions: ["notice_board.notice_withdrawn"],
+    result: "WithdrawnNotice",
+    setup: async () => {
+      const answer = await mutate(`mutation { postNotice(input: { title: { en: "To withdraw" } }) { ${RESULT} ... on Notice { id } } }`);
+      return { id: (field(answer) as { id: string }).id };
+    },
+    run: ({ id }) => mutate(`mutation ($id: ID!) { withdrawNotice(id: $id) { ${RESULT} } }`, { variables: { id } }),
+  },
   onboardCity: {
     log: "platform",
     actions: ["city.onboarded"],

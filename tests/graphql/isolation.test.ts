@@ -77,6 +77,12 @@ beforeAll(async () => {
   paris.ApiClient = ids(lists.city.apiClients)[0]!;
   paris.AuditEvent = ids(lists.city.auditLog)[0]!;
   paris.Invitation = created.createInvitation.invitation.id;
+
+  // Plugins' types: Paris and Budapest both run the notice board (the factory installs it).
+  const notice = await data<{ postNotice: { id: string } }>(
+    await h.request({ token: parisAdmin, query: `mutation { postNotice(input: { title: { en: "Paris only" } }) { ... on Notice { id } } }` }),
+  );
+  paris.Notice = notice.postNotice.id;
 }, 120_000);
 afterAll(async () => h?.close());
 

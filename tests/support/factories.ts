@@ -1,6 +1,7 @@
 // Builders for test data. Cities are created the only way they can be: as a platform operation.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { withPlatformAdmin, type Database } from "../../app/db/database.server";
+import { PLUGIN_TEST_ROWS } from "../../plugins/testing";
 
 export type TestCity = { id: string; slug: string; userId: string };
 
@@ -8,8 +9,8 @@ let counter = 0;
 
 /**
  * A city with one domain, one user (admin), one plugin installation, one audit event, one API
- * client, one session, one pending invitation and one persisted GraphQL operation: a row in every
- * table a city owns.
+ * client, one session, one pending invitation and one persisted GraphQL operation, and each
+ * plugin's rows (plugins/testing.ts): a row in every table a city owns.
  */
 export async function createCity(
   database: Database,
@@ -33,7 +34,7 @@ export async function createCity(
         identityRealm: slug,
         domains: { create: { hostname: `${slug}.example`, isPrimary: true } },
         users: { create: { id: userId, realm: slug, subject: `subject-${userId}`, email: `${slug}@example.org` } },
-        installations: { create: { pluginId: "notice-board", version: "1.0.0" } },
+        installations: { create: { pluginId: "notice-board", version: "1.1.0", settings: { heading: {}, maxNotices: 10 } } },
         auditEvents: { create: { id: randomUUID(), actorType: "system", action: "city.created", subjectType: "city", subjectId: id } },
         invitations: {
           create: {
@@ -57,6 +58,7 @@ export async function createCity(
     await tx.session.create({
       data: { tenantId: id, id: `session-${randomUUID()}`, userId, data: {}, expiresAt: new Date(Date.now() + 3_600_000) },
     });
+    for (const seed of PLUGIN_TEST_ROWS) await seed(tx, { tenantId: id, userId });
   }, database);
   return { id, slug, userId };
 }

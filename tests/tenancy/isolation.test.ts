@@ -3,7 +3,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  literalSql,
   openDatabase,
+  readInTenant,
   TenantScopeError,
   withPlatformAdmin,
   withTenant,
@@ -289,5 +291,38 @@ describe.skipIf(!process.env.DATABASE_URL)("with the production logins (PostgreS
     await expect(production.unscopedPrisma.$queryRawUnsafe(`SELECT count(*) FROM "users"`)).rejects.toThrow(
       /permission denied/i,
     );
+  });
+});
+
+describe("reads in one round trip (readInTenant)", () => {
+  it("sees only the city's rows, under row-level security, read-only", async () => {
+    const [cities, members] = await readInTenant(
+      paris.id,
+      [literalSql`SELECT id::text FROM cities`, literalSql`SELECT count(*)::int AS n FROM users WHERE tenant_id = ${budapest.id}::uuid`],
+      database,
+    );
+    expect(cities).toEqual([{ id: paris.id }]);
+    expect(members).toEqual([{ n: 0 }]);
+    await expect(readInTenant(paris.id, [literalSql`DELETE FROM users`], database)).rejects.toThrow(/read-only/);
+    // The failed script left nothing behind: the next read works.
+    expect((await readInTenant(budapest.id, [literalSql`SELECT id::text FROM cities`], database))[0]).toEqual([{ id: budapest.id }]);
+  });
+
+  it("escapes every value: quotes, backslashes and statement breaks stay data", async () => {
+    const nasty = `x'); DELETE FROM users; SELECT ('\\`;
+    const [[row]] = await readInTenant(paris.id, [literalSql`SELECT ${nasty} AS v, ${["a'b", "c"]} AS list, ${null} AS nothing`], database);
+    expect(row).toEqual({ v: nasty, list: ["a'b", "c"], nothing: null });
+  });
+
+  it("joins the city's unit of work when one is open, and refuses another city's", async () => {
+    await withTenant(
+      paris.id,
+      async () => {
+        expect((await readInTenant(paris.id, [literalSql`SELECT id::text FROM cities`], database))[0]).toEqual([{ id: paris.id }]);
+        await expect(readInTenant(budapest.id, [literalSql`SELECT 1`], database)).rejects.toBeInstanceOf(TenantScopeError);
+      },
+      database,
+    );
+    await expect(readInTenant("not-a-uuid", [literalSql`SELECT 1`], database)).rejects.toBeInstanceOf(TenantScopeError);
   });
 });
