@@ -20,9 +20,7 @@ import {
 } from "./permissions";
 import { signInUser } from "./users.server";
 import type { VerifiedToken } from "./verify.server";
-// The catalogue defines its plugins' permissions as it loads: a principal's permissions are
-// computed from every permission there is, the plugins' included.
-import "../plugins/catalogue.server";
+import { loadCatalogue } from "../plugins/catalogue.server";
 
 export {
   ANONYMOUS,
@@ -71,6 +69,8 @@ export function userPrincipal(user: {
   memberships: readonly string[];
   realmRoles?: readonly string[];
 }): UserPrincipal {
+  // A principal holds every permission there is for its roles, the plugins' included.
+  loadCatalogue();
   const held = new Set<CityRole>(cityRolesFromRealmRoles(user.realmRoles ?? []));
   for (const role of user.memberships) if (isCityRole(role)) held.add(role);
   const roles = CITY_ROLES.filter((role) => held.has(role));
@@ -138,6 +138,7 @@ async function clientFromToken(tenantId: string, verified: VerifiedToken, databa
   const scopes = API_SCOPES.filter(
     (scope): scope is ApiScope => client.scopes.includes(scope) && verified.scopes.includes(scope),
   );
+  loadCatalogue();
   return {
     kind: "client",
     tenantId,
@@ -183,6 +184,7 @@ async function operatorFromToken(verified: VerifiedToken, database?: Database): 
     return created;
   }, database);
   if (!operator) return null;
+  loadCatalogue();
   return {
     kind: "operator",
     operatorId: operator.id,

@@ -37,6 +37,7 @@ function message(plugin: Plugin, locale: string, spelt: string): string {
  * the same id and a plugin whose required plugins' ids are unknown.
  */
 export function addToCatalogue(plugin: Plugin): void {
+  if (!loaded && !PLUGINS.includes(plugin)) loadCatalogue();
   if (plugins.has(plugin.id)) throw new Error(`Plugin ${plugin.id} is already in the catalogue.`);
   plugins.set(plugin.id, plugin);
   entries.set(
@@ -60,21 +61,36 @@ export function removeFromCatalogue(id: string): void {
   entries.delete(id);
 }
 
-for (const plugin of PLUGINS) addToCatalogue(plugin);
+let loaded = false;
+
+/**
+ * Fills the catalogue from plugins/catalogue.ts, once; every reader calls it first. Not at import
+ * time: plugin modules import the services that import this one, and a bundle may evaluate this
+ * module before the plugin list is initialised.
+ */
+export function loadCatalogue(): void {
+  if (loaded) return;
+  loaded = true;
+  for (const plugin of PLUGINS) addToCatalogue(plugin);
+}
 
 export function pluginById(id: string): Plugin | undefined {
+  loadCatalogue();
   return plugins.get(id);
 }
 
 export function catalogueEntry(id: string): CatalogueEntry | undefined {
+  loadCatalogue();
   return entries.get(id);
 }
 
 export function allPlugins(): Plugin[] {
+  loadCatalogue();
   return [...plugins.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
 export function serviceCatalogue(): CatalogueEntry[] {
+  loadCatalogue();
   return [...entries.values()].sort((a, b) => a.id.localeCompare(b.id));
 }
 
@@ -88,6 +104,7 @@ export function coreSatisfies(range: string | null): boolean {
  * installation whose plugin left the catalogue is not offered.
  */
 export function enabledServices(installations: readonly { pluginId: string; version: string }[]): CatalogueEntry[] {
+  loadCatalogue();
   return installations.flatMap(({ pluginId, version }) => {
     const entry = entries.get(pluginId);
     return entry ? [{ ...entry, version }] : [];

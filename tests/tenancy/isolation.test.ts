@@ -310,8 +310,8 @@ describe("reads in one round trip (readInTenant)", () => {
 
   it("escapes every value: quotes, backslashes and statement breaks stay data", async () => {
     const nasty = `x'); DELETE FROM users; SELECT ('\\`;
-    const [[row]] = await readInTenant(paris.id, [literalSql`SELECT ${nasty} AS v, ${["a'b", "c"]} AS list, ${null} AS nothing`], database);
-    expect(row).toEqual({ v: nasty, list: ["a'b", "c"], nothing: null });
+    const [rows] = await readInTenant(paris.id, [literalSql`SELECT ${nasty} AS v, ${["a'b", "c"]} AS list, ${null} AS nothing`], database);
+    expect(rows?.[0]).toEqual({ v: nasty, list: ["a'b", "c"], nothing: null });
   });
 
   it("joins the city's unit of work when one is open, and refuses another city's", async () => {
