@@ -2,6 +2,7 @@
 // out, and the CSRF token its forms carry.
 import type { AppLoadContext } from "@remix-run/node";
 import { identity } from "../identity/identity.server";
+import { holdsConsole } from "./console";
 import { csrfToken } from "./csrf.server";
 import type { Principal } from "./principal.server";
 import { webScope } from "./sign-in.server";
@@ -21,6 +22,8 @@ export type Account = {
   signOutHref: string | null;
   /** "My account" of a city's resident; null on the platform and where nobody can sign in. */
   accountHref: string | null;
+  /** The admin console (a city's admins and staff) or the platform console (operators); null for others. */
+  consoleHref: string | null;
 };
 
 function scopeOf(context: AppLoadContext): WebScope | null {
@@ -58,6 +61,11 @@ export function sessionOf(request: Request, context: AppLoadContext): Promise<We
   return lookup;
 }
 
+function consoleHref(scope: WebScope, principal: Principal): string | null {
+  if (scope.kind === "platform") return principal.kind === "operator" ? "/platform" : null;
+  return holdsConsole(principal) ? `${scope.basePath}/admin` : null;
+}
+
 export async function accountFor(request: Request, context: AppLoadContext): Promise<Account> {
   const scope = scopeOf(context);
   const session = await sessionOf(request, context);
@@ -67,6 +75,7 @@ export async function accountFor(request: Request, context: AppLoadContext): Pro
     signInHref: scope ? `${scope.basePath}/auth/login` : null,
     signOutHref: scope ? `${scope.basePath}/auth/logout` : null,
     accountHref: scope?.kind === "city" ? `${scope.basePath}/account` : null,
+    consoleHref: scope && session ? consoleHref(scope, session.principal) : null,
   };
 }
 

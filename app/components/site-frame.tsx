@@ -26,6 +26,7 @@ export function SiteFrame(props: SiteFrameProps) {
   const { name, nameLang, homeHref, logoUrl, locale, languages, languageAction, statementHref, account, children } = props;
   const { t } = useTranslation();
   const accountHref = account?.viewer?.kind === "user" ? account.accountHref : null;
+  const consoleHref = account?.viewer ? account.consoleHref : null;
   return (
     <>
       <a className="skip-link" href="#main">
@@ -57,6 +58,13 @@ export function SiteFrame(props: SiteFrameProps) {
             <li>
               <NavLink className="site-nav__link" to={accountHref}>
                 {t("layout.nav.account")}
+              </NavLink>
+            </li>
+          ) : null}
+          {consoleHref ? (
+            <li>
+              <NavLink className="site-nav__link" to={consoleHref}>
+                {account?.viewer?.kind === "operator" ? t("layout.nav.platform") : t("layout.nav.admin")}
               </NavLink>
             </li>
           ) : null}

@@ -33,6 +33,16 @@ export type IdentityBackend = {
   ensureRealm(spec: RealmSpec): Promise<{ created: boolean }>;
   /** Creates or updates a user (roles are added, never removed). Returns the provider's id. */
   ensureUser(realm: string, user: IdentityUserSpec): Promise<{ id: string; created: boolean }>;
+  /**
+   * Gives a person their first password (an invitee choosing one on the invitation page): the
+   * account is created when missing; one that has a password already keeps it ("has_password":
+   * its owner signs in instead, so an invitation link cannot take an account over). Only the
+   * embedded provider offers it; with Keycloak, people set passwords there.
+   */
+  setFirstPassword?(
+    realm: string,
+    user: { username: string; email: string; password: string; locale?: string },
+  ): Promise<"set" | "has_password">;
   /** Registers a machine client (client credentials) and returns its secret, shown once. */
   createMachineClient(
     realm: string,

@@ -7,9 +7,15 @@ export type TestCity = { id: string; slug: string; userId: string };
 
 let counter = 0;
 
+/** A valid 1×1 PNG. */
+export const TINY_PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
+  "base64",
+);
+
 /**
  * A city with one domain, one user (admin), one plugin installation, one audit event, one API
- * client, one session, one pending invitation and one persisted GraphQL operation, and each
+ * client, one session, one pending invitation, one persisted GraphQL operation, a logo, and each
  * plugin's rows (plugins/testing.ts): a row in every table a city owns.
  */
 export async function createCity(
@@ -35,6 +41,7 @@ export async function createCity(
         domains: { create: { hostname: `${slug}.example`, isPrimary: true } },
         users: { create: { id: userId, realm: slug, subject: `subject-${userId}`, email: `${slug}@example.org` } },
         installations: { create: { pluginId: "notice-board", version: "1.1.0", settings: { heading: {}, maxNotices: 10 } } },
+        logo: { create: { contentType: "image/png", bytes: TINY_PNG, sha256: createHash("sha256").update(TINY_PNG).digest("hex") } },
         auditEvents: { create: { id: randomUUID(), actorType: "system", action: "city.created", subjectType: "city", subjectId: id } },
         invitations: {
           create: {

@@ -239,6 +239,15 @@ export function createFakeIdentity(options: { baseUrl?: string; algorithm?: Sign
       return { id, created: true };
     },
 
+    async setFirstPassword(realmName, user) {
+      const realm = realmOf(realmName);
+      const username = user.username.toLowerCase();
+      const existing = realm.users.get(username);
+      if (existing?.password) return "has_password";
+      await backend.ensureUser(realmName, { username, email: user.email, password: user.password, ...(user.locale && { locale: user.locale }) });
+      return "set";
+    },
+
     async createMachineClient(realmName, client) {
       calls.push({ method: "createMachineClient", realm: realmName, clientId: client.clientId, scopes: [...client.scopes] });
       failIfAsked("createMachineClient");

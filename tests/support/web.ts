@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { AppLoadContext } from "@remix-run/node";
 import { CSRF_COOKIE, CSRF_FIELD, csrfToken } from "../../app/auth/csrf.server";
 import { createIssuerDirectory } from "../../app/auth/issuers.server";
+import { principalFromToken } from "../../app/auth/principal.server";
 import { signInUser } from "../../app/auth/users.server";
 import { createTokenVerifier } from "../../app/auth/verify.server";
 import { startSession } from "../../app/auth/web-session.server";
@@ -124,4 +125,35 @@ export async function signedInResident(
     accessExpiresAt: Date.now() + 300_000,
   });
   return { userId, cookie: setCookie.split(";")[0] ?? "" };
+}
+
+/** Headers of a same-origin multipart post (the body, a FormData, brings its own Content-Type). */
+export function multipartHeaders(url: string, cookie = ""): Record<string, string> {
+  const { "Content-Type": _type, ...headers } = formHeaders(url, cookie);
+  return headers;
+}
+
+/** Form fields and files as a multipart body, with the CSRF token matching TEST_CSRF_SEED (unless `csrf` is false). */
+export async function multipartBody(fields: Record<string, string | File>, { csrf = true } = {}): Promise<FormData> {
+  const body = new FormData();
+  if (csrf) body.set(CSRF_FIELD, await csrfToken(TEST_CSRF_SEED));
+  for (const [name, value] of Object.entries(fields)) body.set(name, value);
+  return body;
+}
+
+/** An operator signed in on the platform's address, as the sign-in callback leaves them. */
+export async function signedInOperator(fake: FakeIdentity, url = "http://localhost/platform"): Promise<{ operatorId: string; cookie: string }> {
+  await fake.addRealm("platform");
+  const accessToken = await fake.accessToken("platform", { subject: randomUUID(), realmRoles: ["platform-operator"], username: "operator" });
+  const verified = await identity().verifier.verify(accessToken, { platform: true });
+  const principal = await principalFromToken(verified);
+  if (principal.kind !== "operator") throw new Error("not an operator");
+  const scope = { kind: "platform", realm: "platform", basePath: "" } as const;
+  const setCookie = await startSession(new Request(url), scope, principal.operatorId, {
+    accessToken,
+    refreshToken: null,
+    idToken: null,
+    accessExpiresAt: Date.now() + 300_000,
+  });
+  return { operatorId: principal.operatorId, cookie: setCookie.split(";")[0] ?? "" };
 }

@@ -132,6 +132,31 @@ export type Authentication =
   | { ok: true; account: Account }
   | { ok: false; reason: "unknown_account" | "invalid_password" | "user_disabled" };
 
+/**
+ * The first password of an account (created when missing); an account that has one keeps it.
+ * One statement decides, so two attempts at once cannot both set it.
+ */
+export async function setFirstPassword(
+  realm: string,
+  user: { username: string; email: string; password: string; locale?: string },
+  database?: Database,
+): Promise<"set" | "has_password"> {
+  const username = checkUserSpec({ username: user.username, email: user.email });
+  const passwordHash = await hashPassword(user.password);
+  const existing = await withPlatformAdmin(
+    (tx) => tx.identityUser.findUnique({ where: { realm_username: { realm, username } }, select: { id: true } }),
+    database,
+  );
+  // A new account gets no password here: the statement below sets it only where none is, so an
+  // account someone else made a moment ago keeps theirs. An existing account is left as it is.
+  if (!existing) await ensureAccount(realm, { username, email: user.email, ...(user.locale && { locale: user.locale }) }, database);
+  const { count } = await withPlatformAdmin(
+    (tx) => tx.identityUser.updateMany({ where: { realm, username, passwordHash: null }, data: { passwordHash } }),
+    database,
+  );
+  return count === 1 ? "set" : "has_password";
+}
+
 /** The account a sign-in names, with its password hash: to throttle and audit by, then to check. */
 export type SignInCandidate = Account & { passwordHash: string | null };
 

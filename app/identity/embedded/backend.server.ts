@@ -12,7 +12,7 @@ import { Prisma } from "../../db/generated/client.ts";
 import type { IdentityBackend, IdentityUserSpec } from "../backend.server";
 import { API_SCOPES, BROWSER_CLIENT_ID, WEB_CLIENT_ID, type ApiScope, type RealmSpec } from "../realm";
 import { realmSpec } from "../sites.server";
-import { ensureAccount } from "./accounts.server";
+import { ensureAccount, setFirstPassword } from "./accounts.server";
 import { cookieKeys, ensureSigningKey, realmKeys } from "./keys.server";
 import { showInteraction, submitConsent, submitLogin, sendPage, type InteractionContext } from "./interactions.server";
 import { brandingFor, errorPage, realmBrandingColumns, type PageFrame } from "./pages.server";
@@ -272,6 +272,11 @@ export function createEmbeddedBackend(options: EmbeddedBackendOptions = {}): Emb
     async ensureUser(realm: string, user: IdentityUserSpec): Promise<{ id: string; created: boolean }> {
       checkRealmName(realm);
       return ensureAccount(realm, user, database);
+    },
+
+    async setFirstPassword(realm, user) {
+      checkRealmName(realm);
+      return setFirstPassword(realm, user, database);
     },
 
     async createMachineClient(

@@ -1,39 +1,22 @@
 // /admin/api-clients: a city admin creates and revokes the city's API clients (client
 // credentials for integrations). The secret is shown once, right after creation.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { json, redirect } from "@remix-run/node";
+import { json } from "@remix-run/node";
 import { Form, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
-import { principalOf } from "~/auth/account.server";
 import { createApiClient, listApiClients, revokeApiClient } from "~/auth/api-clients.server";
 import { CSRF_FIELD } from "~/auth/csrf";
 import { readCheckedForm } from "~/auth/csrf.server";
-import { Forbidden, Unauthenticated, ValidationFailed } from "~/auth/errors";
-import { requirePermission, type Principal } from "~/auth/principal.server";
-import { webScope } from "~/auth/sign-in.server";
+import { requireCityConsole } from "~/auth/console.server";
+import { ValidationFailed } from "~/auth/errors";
 import { identity } from "~/identity/identity.server";
 import type { loader as rootLoader } from "~/root";
-import { pageLocale } from "~/site.server";
+import { translator } from "~/i18n/i18n.server";
+import { pageLocale, siteName } from "~/site.server";
 import { notFound } from "~/tenancy/guard.server";
 
-async function adminOf(
-  request: Request,
-  args: Pick<LoaderFunctionArgs, "context" | "params">,
-): Promise<{ principal: Principal; tenantId: string; basePath: string }> {
-  const scope = webScope(args.context, args.params);
-  if (scope.kind !== "city") throw notFound();
-  const principal = await principalOf(request, args.context);
-  try {
-    requirePermission(principal, "api_clients.manage");
-  } catch (error) {
-    if (error instanceof Unauthenticated) {
-      const url = new URL(request.url);
-      throw redirect(`${scope.basePath}/auth/login?returnTo=${encodeURIComponent(url.pathname)}`);
-    }
-    if (error instanceof Forbidden) throw new Response(null, { status: 403, headers: { "Cache-Control": "no-store" } });
-    throw error;
-  }
-  return { principal, tenantId: scope.tenantId, basePath: scope.basePath };
+async function adminOf(request: Request, args: Pick<LoaderFunctionArgs, "context" | "params">) {
+  return requireCityConsole({ request, context: args.context, params: args.params }, "api_clients.manage");
 }
 
 export async function loader({ request, context, params }: LoaderFunctionArgs) {
@@ -42,6 +25,7 @@ export async function loader({ request, context, params }: LoaderFunctionArgs) {
   const locale = await pageLocale(request, context);
   return json(
     {
+      title: `${translator(locale)("apiClients.title")} – ${siteName(context, locale).text}`,
       locale,
       clients: clients.map((client) => ({
         id: client.id,
@@ -88,7 +72,7 @@ export async function action({ request, context, params }: ActionFunctionArgs) {
   }
 }
 
-export const meta: MetaFunction = () => [{ name: "robots", content: "noindex" }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => [...(data ? [{ title: data.title }] : []), { name: "robots", content: "noindex" }];
 
 export default function ApiClientsPage() {
   const { clients, locale } = useLoaderData<typeof loader>();

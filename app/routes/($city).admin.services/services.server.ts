@@ -1,13 +1,11 @@
 // /admin/services, server side: the catalogue as this city runs it, and each lifecycle step as
 // a form post. Settings are edited field by field from the plugin's settings schema.
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
-import { json, redirect } from "@remix-run/node";
+import { json } from "@remix-run/node";
 import { z } from "zod";
-import { principalOf } from "~/auth/account.server";
+import { requireCityConsole } from "~/auth/console.server";
 import { readCheckedForm } from "~/auth/csrf.server";
-import { Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed } from "~/auth/errors";
-import { requirePermission, type Principal } from "~/auth/principal.server";
-import { webScope } from "~/auth/sign-in.server";
+import { Conflict, NotFound, ValidationFailed } from "~/auth/errors";
 import { pluginById } from "~/plugins/catalogue.server";
 import {
   configurePlugin,
@@ -46,32 +44,16 @@ function settingFields(plugin: Plugin, settings: Record<string, unknown>): Setti
   });
 }
 
-async function adminOf(request: Request, args: Pick<LoaderFunctionArgs, "context" | "params">) {
-  const scope = webScope(args.context, args.params);
-  if (scope.kind !== "city") throw notFound();
-  const principal: Principal = await principalOf(request, args.context);
-  try {
-    requirePermission(principal, "plugins.manage");
-  } catch (error) {
-    if (error instanceof Unauthenticated) {
-      throw redirect(`${scope.basePath}/auth/login?returnTo=${encodeURIComponent(new URL(request.url).pathname)}`);
-    }
-    if (error instanceof Forbidden) throw new Response(null, { status: 403, headers: noStore });
-    throw error;
-  }
-  return { principal, scope };
-}
-
 export async function servicesPage({ request, context, params }: LoaderFunctionArgs) {
-  const { principal, scope } = await adminOf(request, { context, params });
+  const { principal, tenantId, basePath } = await requireCityConsole({ request, context, params }, "plugins.manage");
   const locale = await pageLocale(request, context);
   const city = context.tenant.kind === "city" ? context.tenant.city : null;
-  const plugins = await listCityPlugins(principal, { tenantId: scope.tenantId });
+  const plugins = await listCityPlugins(principal, { tenantId });
   return json(
     {
       locale,
       cityLocales: city?.enabledLocales ?? [],
-      servicesBase: `${scope.basePath}/services`,
+      servicesBase: `${basePath}/services`,
       services: plugins.map((plugin) => ({
         id: plugin.id,
         name: plugin.names[locale] ?? plugin.id,
@@ -127,11 +109,11 @@ function settingsFrom(form: FormData, fields: readonly SettingField[]): { settin
 }
 
 export async function servicesAction({ request, context, params }: ActionFunctionArgs) {
-  const { principal, scope } = await adminOf(request, { context, params });
+  const { principal, tenantId } = await requireCityConsole({ request, context, params }, "plugins.manage");
   const form = await readCheckedForm(request);
   const pluginId = String(form.get("pluginId") ?? "");
   const intent = String(form.get("intent") ?? "");
-  const service = { tenantId: scope.tenantId, requestId: context.requestId };
+  const service = { tenantId, requestId: context.requestId };
   const answer = (result: ServicesResult, status = 200) => json<ServicesResult>(result, { status, headers: noStore });
   try {
     switch (intent) {
