@@ -13,6 +13,8 @@ import { migrate } from "./app/db/migrate.server";
 import { createApp, remixHandler } from "./app/http.server";
 import { identity, setIdentity } from "./app/identity/identity.server";
 import { provisionIdentity } from "./app/identity/provision.server";
+import { installDemoServices } from "./app/plugins/demo.server";
+import { startPluginJobs } from "./app/plugins/jobs.server";
 import { applyCityFiles } from "./app/tenancy/city-files.server";
 
 const DEV = process.argv.includes("--dev");
@@ -44,6 +46,9 @@ async function prepareIdentity(): Promise<void> {
   // Demo sign-ins have a published password: never on a production instance unless asked for.
   const demoUsers = env.CIVITAS_SEED_ON_START && demoUsersEnabled(env);
   await provisionIdentity({ backend: identity().backend, tenantsDir: env.CIVITAS_TENANTS_DIR, demoUsers, log });
+  // The demo cities' services (and their demo data, such as Open311's published api_key) go with
+  // the demo users: evaluation instances only.
+  if (demoUsers) await installDemoServices({ tenantsDir: env.CIVITAS_TENANTS_DIR, log });
 }
 
 async function applyTenantFiles(): Promise<void> {
@@ -99,6 +104,8 @@ async function main(): Promise<void> {
     dev?.announce().catch((error: unknown) => console.error("civitas: remix dev did not answer:", error));
   };
   const server = env.HOST ? app.listen(env.PORT, env.HOST, onListening) : app.listen(env.PORT, onListening);
+  // Plugins' background work (the reporting plugin's notification outbox).
+  const jobs = startPluginJobs({ log });
 
   server.on("error", (error) => {
     console.error(`civitas: cannot listen on port ${env.PORT}:`, error.message);
@@ -116,6 +123,7 @@ async function main(): Promise<void> {
     }, SHUTDOWN_GRACE_MS);
     force.unref();
     server.close(async () => {
+      await jobs.stop().catch((error: unknown) => console.error("civitas: stopping jobs:", error));
       await setIdentity(undefined).catch((error: unknown) => console.error("civitas: closing identity:", error));
       await closeDatabase().catch((error: unknown) => console.error("civitas: closing the database:", error));
       log("stopped");

@@ -8,6 +8,7 @@ import { CityFileError } from "../app/tenancy/city-file.server";
 import { applyCityFiles } from "../app/tenancy/city-files.server";
 import { identity, setIdentity } from "../app/identity/identity.server";
 import { provisionIdentity } from "../app/identity/provision.server";
+import { installDemoServices } from "../app/plugins/demo.server";
 
 const list = (slugs: string[]) => (slugs.length === 0 ? "none" : slugs.join(", "));
 
@@ -21,6 +22,7 @@ try {
   console.log(`  updated:   ${list(report.updated)}`);
   console.log(`  unchanged: ${list(report.unchanged)}`);
   await provisionIdentity({ backend: identity().backend, database, tenantsDir: dir, demoUsers: demoUsersEnabled(), log: (line) => console.log(line) });
+  if (demoUsersEnabled()) await installDemoServices({ tenantsDir: dir, database, log: (line) => console.log(line) });
 } catch (error) {
   // Expected failures are the reader's to fix: the message is enough, a stack trace is noise.
   console.error(error instanceof CityFileError || error instanceof MigrationError ? error.message : error);

@@ -8,7 +8,7 @@ import { Conflict, NotFound, ValidationFailed } from "../auth/errors";
 import type { Principal } from "../auth/permissions";
 import { requireCityPermission } from "../auth/permissions";
 import { auditActor, type ServiceContext } from "../auth/principal.server";
-import { recordAudit } from "../audit/audit.server";
+import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { withTenant, type Tx } from "../db/database.server";
 import { forgetTenantLookups } from "../tenancy/resolve.server";
 import { allPlugins, catalogueEntry, coreSatisfies, CORE_VERSION, pluginById, type CatalogueEntry } from "./catalogue.server";
@@ -159,6 +159,12 @@ export async function listCityPlugins(principal: Principal, context: ServiceCont
   return allPlugins().map((plugin) => cityPlugin(plugin, installed.get(plugin.id)));
 }
 
+/** The same list for the system (demo data, jobs): no principal. */
+export async function listCityPluginsAsSystem(tenantId: string, database?: ServiceContext["database"]): Promise<CityPlugin[]> {
+  const installed = await withTenant(tenantId, (tx) => installedRows(tx, tenantId), database);
+  return allPlugins().map((plugin) => cityPlugin(plugin, installed.get(plugin.id)));
+}
+
 export async function getCityPlugin(principal: Principal, pluginId: string, context: ServiceContext = {}): Promise<CityPlugin> {
   const plugins = await listCityPlugins(principal, context);
   const found = plugins.find((plugin) => plugin.id === pluginId);
@@ -177,16 +183,24 @@ type Step = {
   cityLocales: readonly string[];
 };
 
+/** Who takes a lifecycle step: a principal holding `plugins.manage` there, or the system (demo data). */
+type Caller = Principal | { kind: "system"; tenantId: string; actorId: string };
+
+function authorize(caller: Caller, context: ServiceContext): { tenantId: string; actor: AuditActor } {
+  if (caller.kind === "system") return { tenantId: caller.tenantId, actor: { type: "system", id: caller.actorId } };
+  const principal = requireCityPermission(caller, context.tenantId, "plugins.manage");
+  return { tenantId: principal.tenantId, actor: auditActor(principal) };
+}
+
 /** One lifecycle step: permission, plugin lookup, the city's installations, then `work`; audited. */
 async function lifecycleStep(
-  principal: Principal,
+  caller: Caller,
   rawPluginId: unknown,
   context: ServiceContext,
   action: string,
   work: (step: Step) => Promise<{ before: Prisma.InputJsonValue | null; after: Prisma.InputJsonValue | null }>,
 ): Promise<CityPlugin> {
-  const actor = requireCityPermission(principal, context.tenantId, "plugins.manage");
-  const { tenantId } = actor;
+  const { tenantId, actor } = authorize(caller, context);
   const pluginId = parsePluginId(rawPluginId);
   const plugin = pluginById(pluginId);
   if (!plugin) throw new NotFound("service");
@@ -197,7 +211,7 @@ async function lifecycleStep(
       const city = await tx.city.findUnique({ where: { id: tenantId }, select: { enabledLocales: true } });
       const change = await work({ tx, tenantId, plugin, installed, row: installed.get(pluginId), cityLocales: city?.enabledLocales ?? [] });
       await recordAudit(tx, tenantId, {
-        actor: auditActor(actor),
+        actor,
         action,
         subject: { type: "plugin", id: pluginId },
         before: change.before,
@@ -243,7 +257,7 @@ function stateOf(plugin: Plugin, row: Row): Prisma.InputJsonValue {
 export type InstallInput = { pluginId: string; settings?: Record<string, unknown> };
 
 /** Installs and enables a plugin: requirements met, settings (defaults + given) valid, defaults seeded. */
-export async function installPlugin(principal: Principal, input: InstallInput, context: ServiceContext = {}): Promise<CityPlugin> {
+export async function installPlugin(principal: Caller, input: InstallInput, context: ServiceContext = {}): Promise<CityPlugin> {
   const given = parseSettings(input?.settings);
   return lifecycleStep(principal, input?.pluginId, context, "plugin.installed", async (step) => {
     const { tx, tenantId, plugin, installed } = step;

@@ -5,7 +5,7 @@ import type { RequestHandler } from "express";
 import semver from "semver";
 import { z } from "zod";
 import type { PermissionSpec } from "../auth/permissions";
-import type { Tx } from "../db/database.server";
+import type { Database, Tx } from "../db/database.server";
 import { SUPPORTED_LOCALES, type Locale } from "../i18n/locales";
 
 export const PLUGIN_CATEGORIES = ["reporting", "information", "booking", "participation", "housing", "other"] as const;
@@ -43,11 +43,17 @@ export type PluginSettings = {
   migrations?: readonly SettingsMigration[];
 };
 
+/**
+ * A job runs outside any transaction (it may send mail): it opens its own units of work, and
+ * must be safe when two instances run it at once (claim rows with FOR UPDATE SKIP LOCKED).
+ */
+export type PluginJobContext = { tenantId: string; settings: Record<string, unknown>; database?: Database };
+
 export type PluginJob = {
   name: string;
   /** How often it runs for each city that has the plugin enabled. */
   everySeconds: number;
-  run: (context: PluginCityContext) => Promise<void>;
+  run: (context: PluginJobContext) => Promise<void>;
 };
 
 export type PluginKpi = {
@@ -100,6 +106,11 @@ export type PluginManifest = {
   install?: (context: PluginCityContext) => Promise<void>;
   purge?: (context: Omit<PluginCityContext, "settings">) => Promise<void>;
   jobs?: readonly PluginJob[];
+  /**
+   * Demo data for evaluation instances (never production unless asked for), run once the plugin
+   * is installed in a demo city (tenants/demo/services.yaml): e.g. Open311's demo API client.
+   */
+  demo?: (context: { tenantId: string; slug: string; database?: Database; log: (line: string) => void }) => Promise<void>;
   kpis?: readonly PluginKpi[];
   federation?: FederationExports;
 };
