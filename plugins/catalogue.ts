@@ -2,5 +2,6 @@
 // folder plus one line here (plugins/catalogue.test.ts checks that no folder is left out).
 import type { Plugin } from "../app/plugins/sdk.server";
 import noticeBoard from "./notice-board/plugin";
+import reporting from "./reporting/plugin";
 
-export const PLUGINS: readonly Plugin[] = [noticeBoard];
+export const PLUGINS: readonly Plugin[] = [noticeBoard, reporting];

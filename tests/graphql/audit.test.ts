@@ -29,6 +29,8 @@ beforeAll(async () => {
   const person = await addPerson(h.database, h.paris, { roles: ["admin"] });
   admin = { token: await h.tokenFor("admin", h.paris, { subject: person.subject }), userId: person.userId };
   operator = await h.operatorToken();
+  const installed = await h.request({ token: admin.token, query: `mutation { installService(pluginId: "reporting") { __typename } }` });
+  expect(installed.text).toContain("CityService");
   // An operator's first request registers them (an event of its own): not one a case should count.
   expect((await h.request({ token: operator, at: "platform", query: "{ viewer { kind } }" })).status).toBe(200);
 }, 120_000);
@@ -101,6 +103,28 @@ async function register(document: string) {
   expect(field(answer), answer.text).toMatchObject({ __typename: "PersistedOperation" });
   return (field(answer) as { id: string }).id;
 }
+
+
+// The reporting plugin: Paris runs it (installed in beforeAll, with its default categories).
+async function reportAnonymously(description: string, latitude = 48.85): Promise<string> {
+  const answer = await h.request({
+    query: `mutation ($d: String!, $lat: Float!) { reportIssue(input: { categoryCode: "pothole", description: $d, latitude: $lat, longitude: 2.35, confirmNotDuplicate: true }) {
+              ${RESULT} ... on ReportIssuePayload { request { trackingId } } } }`,
+    variables: { d: description, lat: latitude },
+  });
+  const trackingId = (field(answer) as { request?: { trackingId: string } }).request?.trackingId;
+  expect(trackingId, answer.text).toBeDefined();
+  return trackingId!;
+}
+
+async function defineCategory(code: string): Promise<string> {
+  const answer = await mutate(`mutation ($c: String!) { defineServiceCategory(input: { code: $c, names: { en: "Test" } }) { ${RESULT} ... on ServiceCategory { id } } }`, {
+    variables: { c: code },
+  });
+  return (field(answer) as { id: string }).id;
+}
+
+const TRACKED = (query: string) => (given: Record<string, string>) => mutate(query, { variables: { t: given.trackingId } });
 
 const OFF = "mutation AuditOff { requirePersistedOperations(enabled: false) { __typename } }";
 
@@ -267,6 +291,87 @@ const CASES: Record<string, Case> = {
       return { id: (field(answer) as { id: string }).id };
     },
     run: ({ id }) => mutate(`mutation ($id: ID!) { withdrawNotice(id: $id) { ${RESULT} } }`, { variables: { id } }),
+  },
+  defineServiceCategory: {
+    log: "city",
+    actions: ["reporting.category_defined"],
+    result: "ServiceCategory",
+    run: () => mutate(`mutation { defineServiceCategory(input: { code: "fallen-tree", names: { en: "Fallen tree" } }) { ${RESULT} } }`),
+  },
+  updateServiceCategory: {
+    log: "city",
+    actions: ["reporting.category_updated"],
+    result: "ServiceCategory",
+    setup: async () => ({ id: await defineCategory(`updated-${randomUUID().slice(0, 6)}`) }),
+    run: ({ id }) => mutate(`mutation ($id: ID!) { updateServiceCategory(id: $id, input: { keywords: ["tree"] }) { ${RESULT} } }`, { variables: { id } }),
+  },
+  archiveServiceCategory: {
+    log: "city",
+    actions: ["reporting.category_archived"],
+    result: "ServiceCategory",
+    setup: async () => ({ id: await defineCategory(`archived-${randomUUID().slice(0, 6)}`) }),
+    run: ({ id }) => mutate(`mutation ($id: ID!) { archiveServiceCategory(id: $id) { ${RESULT} } }`, { variables: { id } }),
+  },
+  reportIssue: {
+    log: "city",
+    actions: ["reporting.request_created"],
+    result: "ReportIssuePayload",
+    run: () => mutate(`mutation { reportIssue(input: { categoryCode: "litter", description: "Bags left on the pavement", address: "1 rue de Rivoli", confirmNotDuplicate: true }) { ${RESULT} } }`),
+  },
+  followServiceRequest: {
+    log: "city",
+    actions: ["reporting.request_followed"],
+    result: "FollowServiceRequestPayload",
+    setup: async () => ({ trackingId: await reportAnonymously("Followed") }),
+    run: TRACKED(`mutation ($t: String!) { followServiceRequest(trackingId: $t) { ${RESULT} } }`),
+  },
+  unfollowServiceRequest: {
+    log: "city",
+    actions: ["reporting.request_unfollowed"],
+    result: "FollowServiceRequestPayload",
+    setup: async () => {
+      const trackingId = await reportAnonymously("Unfollowed");
+      await mutate(`mutation ($t: String!) { followServiceRequest(trackingId: $t) { ${RESULT} } }`, { variables: { t: trackingId } });
+      return { trackingId };
+    },
+    run: TRACKED(`mutation ($t: String!) { unfollowServiceRequest(trackingId: $t) { ${RESULT} } }`),
+  },
+  assignServiceRequest: {
+    log: "city",
+    actions: ["reporting.request_assigned"],
+    result: "ServiceRequest",
+    setup: async () => ({ trackingId: await reportAnonymously("Assigned") }),
+    run: ({ trackingId }) =>
+      mutate(`mutation ($t: String!, $u: String!) { assignServiceRequest(trackingId: $t, assigneeUserId: $u) { ${RESULT} } }`, { variables: { t: trackingId, u: admin.userId } }),
+  },
+  changeServiceRequestStatus: {
+    log: "city",
+    actions: ["reporting.request_status_changed"],
+    result: "ServiceRequest",
+    setup: async () => ({ trackingId: await reportAnonymously("Acknowledged") }),
+    run: TRACKED(`mutation ($t: String!) { changeServiceRequestStatus(trackingId: $t, status: acknowledged) { ${RESULT} } }`),
+  },
+  addInternalNote: {
+    log: "city",
+    actions: ["reporting.internal_note_added"],
+    result: "ServiceRequestEvent",
+    setup: async () => ({ trackingId: await reportAnonymously("Noted") }),
+    run: TRACKED(`mutation ($t: String!) { addInternalNote(trackingId: $t, body: "Crew booked for Tuesday") { ${RESULT} } }`),
+  },
+  postPublicUpdate: {
+    log: "city",
+    actions: ["reporting.public_update_posted"],
+    result: "ServiceRequestEvent",
+    setup: async () => ({ trackingId: await reportAnonymously("Updated") }),
+    run: TRACKED(`mutation ($t: String!) { postPublicUpdate(trackingId: $t, body: "We are on it") { ${RESULT} } }`),
+  },
+  mergeServiceRequests: {
+    log: "city",
+    actions: ["reporting.request_merged"],
+    result: "MergeServiceRequestsPayload",
+    setup: async () => ({ into: await reportAnonymously("Kept", 48.86), duplicate: await reportAnonymously("Repeated", 48.86) }),
+    run: ({ into, duplicate }) =>
+      mutate(`mutation ($d: String!, $i: String!) { mergeServiceRequests(duplicateTrackingId: $d, intoTrackingId: $i) { ${RESULT} } }`, { variables: { d: duplicate, i: into } }),
   },
   onboardCity: {
     log: "platform",

@@ -83,6 +83,21 @@ beforeAll(async () => {
     await h.request({ token: parisAdmin, query: `mutation { postNotice(input: { title: { en: "Paris only" } }) { ... on Notice { id } } }` }),
   );
   paris.Notice = notice.postNotice.id;
+
+  // Both cities run reporting, so that Budapest's NOT_FOUND is the two-city rule, not a missing service.
+  for (const token of [parisAdmin, budapestAdmin]) {
+    const at = token === parisAdmin ? h.paris.slug : h.budapest.slug;
+    expect((await h.request({ token, at, query: `mutation { installService(pluginId: "reporting") { __typename } }` })).text).toContain("CityService");
+  }
+  const reported = await data<{ reportIssue: { request: { id: string; category: { id: string } } } }>(
+    await h.request({
+      token: parisAdmin,
+      query: `mutation { reportIssue(input: { categoryCode: "pothole", description: "Paris pothole", address: "Place de la Concorde", confirmNotDuplicate: true }) {
+                ... on ReportIssuePayload { request { id category { id } } } } }`,
+    }),
+  );
+  paris.ServiceRequest = reported.reportIssue.request.id;
+  paris.ServiceCategory = reported.reportIssue.request.category.id;
 }, 120_000);
 afterAll(async () => h?.close());
 

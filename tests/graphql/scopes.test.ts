@@ -39,7 +39,16 @@ const PASSED_AUTHORIZATION = ["NOT_FOUND", "VALIDATION_FAILED", "CONFLICT"];
 
 const PUBLIC_FIELDS = ["Query.city", "Query.node", "Query.serviceCatalogue"];
 /** What plugins let anyone read (or do) at a city that runs them. */
-const PUBLIC_PLUGIN_FIELDS = ["Query.notices"];
+const PUBLIC_PLUGIN_FIELDS = [
+  "Query.notices",
+  // Reporting: anyone reports (where the city allows it), follows and reads requests (never contact details).
+  "Mutation.followServiceRequest",
+  "Mutation.reportIssue",
+  "Query.serviceCategories",
+  "Query.serviceRequest",
+  "Query.serviceRequestDuplicates",
+  "Query.serviceRequests",
+];
 
 /** Mutations whose dummy call succeeds without changing anything (the state check below proves it). */
 const NO_OPS = ["Mutation.requirePersistedOperations"];

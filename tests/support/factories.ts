@@ -15,12 +15,12 @@ export const TINY_PNG = Buffer.from(
 
 /**
  * A city with one domain, one user (admin), one plugin installation, one audit event, one API
- * client, one session, one pending invitation, one persisted GraphQL operation, a logo, and each
- * plugin's rows (plugins/testing.ts): a row in every table a city owns.
+ * client, one session, one pending invitation, one persisted GraphQL operation and a logo; with
+ * `pluginRows`, each plugin's rows too (plugins/testing.ts): a row in every table a city owns.
  */
 export async function createCity(
   database: Database,
-  overrides: { slug?: string; status?: "active" | "suspended" } = {},
+  overrides: { slug?: string; status?: "active" | "suspended"; pluginRows?: boolean } = {},
 ): Promise<TestCity> {
   counter += 1;
   const id = randomUUID();
@@ -65,7 +65,7 @@ export async function createCity(
     await tx.session.create({
       data: { tenantId: id, id: `session-${randomUUID()}`, userId, data: {}, expiresAt: new Date(Date.now() + 3_600_000) },
     });
-    for (const seed of PLUGIN_TEST_ROWS) await seed(tx, { tenantId: id, userId });
+    if (overrides.pluginRows) for (const seed of PLUGIN_TEST_ROWS) await seed(tx, { tenantId: id, userId });
   }, database);
   return { id, slug, userId };
 }

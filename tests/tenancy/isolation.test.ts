@@ -23,8 +23,8 @@ let tenantTables: { table: string; column: string }[];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  paris = await createCity(database);
-  budapest = await createCity(database);
+  paris = await createCity(database, { pluginRows: true });
+  budapest = await createCity(database, { pluginRows: true });
   tenantTables = await database.owner.query<{ table: string; column: string }>(
     `SELECT c.table_name AS "table", c.column_name AS "column"
        FROM information_schema.columns c

@@ -1,0 +1,237 @@
+// Open311 service requests over the reporting services: POST files a report through reportIssue
+// (the same validation, history, notifications and audit as GraphQL and the portal), and the
+// reads answer from one statement each — the request, its category, its latest public note and
+// first photo — because GET requests may return a thousand of them and is what clients poll.
+import type { ClientPrincipal } from "../../../app/auth/permissions";
+import { NotFound } from "../../../app/auth/errors";
+import { literalSql, readInTenant, type Database, type LiteralSql, type Tx } from "../../../app/db/database.server";
+import type { SqlRow } from "../../../app/db/sql.server";
+import { isSupportedLocale } from "../../../app/i18n/locales";
+import type { ResolvedCity } from "../../../app/tenancy/resolve.server";
+import { findCategory, CATEGORY_CODE, toServiceCategory } from "../categories.server";
+import { normaliseTrackingId, open311Status, photoPath, reportIssue, type RequestStatus } from "../requests.server";
+import { readSettings, REPORTING_PLUGIN_ID, type ReportingSettings } from "../settings.server";
+import { badRequest, notFound } from "./errors.server";
+import type { Element } from "./format.server";
+import { parseW3Datetime, w3Datetime, type Params } from "./params.server";
+import { translate, type Language } from "./services.server";
+
+const DAY_MS = 86_400_000;
+/** The spec's ceiling: "90 days or first 1000 requests returned, whichever is smallest". */
+export const MAX_REQUESTS = 1_000;
+export const MAX_SPAN_DAYS = 90;
+const OPEN_STATUSES: readonly RequestStatus[] = ["open", "acknowledged", "in_progress"];
+
+
+// --- Writing ---------------------------------------------------------------------------------
+
+const number = (params: Params, name: string): number | undefined => {
+  const text = params.get(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) || !Number.isFinite(value)) throw badRequest(`${name} must be a number (WGS84 degrees).`);
+  return value;
+};
+
+/** POST requests: files the report as the api_key's client; answers its service_request_id. */
+export async function createOpen311Request(
+  tx: Tx,
+  options: { principal: ClientPrincipal; params: Params; city: ResolvedCity; language: Language; requestId: string; database?: Database },
+): Promise<Element> {
+  const { principal, params, city, language } = options;
+  const code = params.get("service_code");
+  if (code === undefined) throw badRequest("service_code was not provided.");
+  const row = await findCategory(tx, city.id, { code });
+  if (!row || row.archivedAt) throw notFound(`service_code ${code.slice(0, 64)} was not found.`);
+  const category = toServiceCategory(row);
+
+  const latitude = number(params, "lat");
+  const longitude = number(params, "long");
+  const address = params.get("address_string");
+  if ((latitude === undefined) !== (longitude === undefined)) throw badRequest("lat and long must be sent together.");
+  if (latitude === undefined && address === undefined) {
+    throw badRequest(
+      params.get("address_id") !== undefined
+        ? "address_id is not known to this jurisdiction (it has no address repository): send lat & long or address_string."
+        : "A location was not provided: send lat & long, or address_string.",
+    );
+  }
+  const result = await reportIssue(
+    principal,
+    {
+      categoryCode: category.code,
+      // Optional in Open311, required in Civitas: without one, the report says what kind it is.
+      description: params.get("description") ?? translate(category.names, { locale: city.defaultLocale, cityDefault: city.defaultLocale }) ?? category.code,
+      latitude: latitude ?? null,
+      longitude: longitude ?? null,
+      address: address ?? null,
+      attributes: params.attributes(),
+      email: params.get("email") ?? null,
+      firstName: params.get("first_name") ?? null,
+      lastName: params.get("last_name") ?? null,
+      phone: params.get("phone") ?? null,
+      mediaUrl: params.get("media_url") ?? null,
+      locale: isSupportedLocale(language.locale) ? language.locale : null,
+      // A machine client cannot be asked "is it this one?": staff merge duplicates later.
+      confirmNotDuplicate: true,
+    },
+    { tenantId: city.id, database: options.database, requestId: options.requestId, source: "open311" },
+  );
+  if (result.kind !== "created") throw new Error("reportIssue answered duplicates despite confirmNotDuplicate.");
+  return { service_request_id: result.request.trackingId, service_notice: null, account_id: null };
+}
+
+// --- Reading ---------------------------------------------------------------------------------
+// Clients poll these: each read is ONE round trip (readInTenant: the city's read-only unit of
+// work, RLS as everywhere), whose first statement is the city's installation of the plugin —
+// none (not installed, or disabled) answers not found, exactly, with no cache to go stale.
+
+type Row = {
+  tracking_id: string;
+  status: RequestStatus;
+  description: string;
+  latitude: number | null;
+  longitude: number | null;
+  address: string | null;
+  media_url: string | null;
+  created_at: Date;
+  updated_at: Date;
+  expected_at: Date | null;
+  code: string;
+  names: Record<string, string> | null;
+  status_notes: string | null;
+  photo_id: string | null;
+};
+
+export type ReadContext = { tenantId: string; city: ResolvedCity; language: Language; origin: string; database?: Database };
+
+const installationOf = (tenantId: string) =>
+  literalSql`SELECT settings FROM plugin_installations WHERE tenant_id = ${tenantId}::uuid AND plugin_id = ${REPORTING_PLUGIN_ID} AND enabled`;
+
+/** The city's settings and the statement's rows, in one round trip; NotFound("service") where the city does not run the plugin. */
+async function readWithSettings(context: ReadContext, statement: LiteralSql): Promise<{ settings: ReportingSettings; rows: SqlRow[] }> {
+  const [installation = [], rows = []] = await readInTenant(context.tenantId, [installationOf(context.tenantId), statement], context.database);
+  const [found] = installation;
+  if (!found) throw new NotFound("service");
+  return { settings: readSettings((found.settings ?? {}) as Record<string, unknown>), rows };
+}
+
+function requestsStatement(tenantId: string, conditions: readonly LiteralSql[], limit: number): LiteralSql {
+  const where = [literalSql`r.tenant_id = ${tenantId}::uuid`, ...conditions].map((condition) => condition.text).join(" AND ");
+  return literalSql`
+    SELECT r.tracking_id, r.status::text AS status, r.description, r.latitude, r.longitude, r.address, r.media_url,
+           r.created_at, r.updated_at, r.expected_at, c.code, c.names,
+           (SELECT e.body FROM reporting_events e
+             WHERE e.tenant_id = r.tenant_id AND e.request_id = r.id AND e.public AND e.body IS NOT NULL
+             ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS status_notes,
+           (SELECT p.id::text FROM reporting_photos p
+             WHERE p.tenant_id = r.tenant_id AND p.request_id = r.id
+             ORDER BY p.created_at, p.id LIMIT 1) AS photo_id
+      FROM reporting_requests r
+      JOIN reporting_categories c ON c.tenant_id = r.tenant_id AND c.id = r.category_id
+     WHERE ${{ text: where }}
+     ORDER BY r.created_at DESC, r.id DESC
+     LIMIT ${limit}`;
+}
+
+/** Who answers for the city's requests (the same for every request of a list). */
+function agencyOf(context: ReadContext, settings: ReportingSettings): string | null {
+  return translate(settings.agencyName, context.language) ?? translate(context.city.names, context.language) ?? null;
+}
+
+/** A request in the spec's element order (GET requests, GET requests/{id}). */
+function requestElement(row: Row, context: ReadContext, agency: string | null): Element {
+  return {
+    service_request_id: row.tracking_id,
+    status: open311Status(row.status),
+    status_notes: row.status_notes,
+    service_name: translate(row.names ?? {}, context.language) ?? row.code,
+    service_code: row.code,
+    description: row.description,
+    agency_responsible: agency,
+    service_notice: null,
+    requested_datetime: w3Datetime(row.created_at),
+    updated_datetime: w3Datetime(row.updated_at),
+    expected_datetime: w3Datetime(row.expected_at),
+    address: row.address,
+    address_id: null,
+    zipcode: null,
+    lat: row.latitude,
+    long: row.longitude,
+    media_url: row.photo_id ? `${context.origin}${photoPath(row.photo_id)}` : row.media_url,
+  };
+}
+
+function date(params: Params, name: string): Date | undefined {
+  const text = params.get(name);
+  if (text === undefined) return undefined;
+  const parsed = parseW3Datetime(text);
+  if (!parsed) throw badRequest(`${name} must be a date and time in w3 format with its time zone, for example 2010-01-01T00:00:00Z.`);
+  return parsed;
+}
+
+/** GET requests: by ids (which override every other argument), or by codes, statuses and dates. */
+export async function listOpen311Requests(options: ReadContext & { params: Params }): Promise<Element[]> {
+  const { params, tenantId } = options;
+  const ids = params.list("service_request_id", { split: true });
+  if (ids.length > 0) {
+    if (ids.length > MAX_REQUESTS) throw badRequest(`service_request_id may list at most ${MAX_REQUESTS} ids.`);
+    const trackingIds = [...new Set(ids.flatMap((id) => normaliseTrackingId(id) ?? []))];
+    // Still asked with no id that can exist: the city must run the service all the same.
+    const { settings, rows } = await readWithSettings(options, requestsStatement(tenantId, [literalSql`r.tracking_id = ANY(${trackingIds})`], MAX_REQUESTS));
+    const agency = agencyOf(options, settings);
+    return (rows as Row[]).map((row) => requestElement(row, options, agency));
+  }
+
+  const conditions: LiteralSql[] = [];
+  const codes = params.list("service_code", { split: true }).map((code) => code.toLowerCase());
+  if (codes.length > 0) conditions.push(literalSql`c.code = ANY(${codes.filter((code) => CATEGORY_CODE.test(code))})`);
+  const statuses = params.list("status", { split: true }).map((status) => status.toLowerCase());
+  const wrong = statuses.filter((status) => status !== "open" && status !== "closed");
+  if (wrong.length > 0) throw badRequest(`status must be open or closed (comma-delimited for both), not ${wrong.join(", ").slice(0, 100)}.`);
+  if (statuses.length > 0 && new Set(statuses).size === 1) {
+    const wanted = statuses[0] === "closed" ? ["closed"] : [...OPEN_STATUSES];
+    conditions.push(literalSql`r.status::text = ANY(${wanted})`);
+  }
+
+  // The default window is the city's setting: read in the same statement, not before it.
+  const start = date(params, "start_date");
+  const end = date(params, "end_date");
+  if (start && end && start > end) throw badRequest("start_date must not be after end_date.");
+  const days = literalSql`make_interval(days => (SELECT COALESCE((i.settings->>'defaultListDays')::int, 90) FROM plugin_installations i WHERE i.tenant_id = ${tenantId}::uuid AND i.plugin_id = ${REPORTING_PLUGIN_ID}))`;
+  if (start && end) conditions.push(literalSql`r.created_at >= ${start} AND r.created_at <= ${end}`);
+  else if (start) conditions.push(literalSql`r.created_at >= ${start} AND r.created_at <= ${start} + ${days}`);
+  else if (end) conditions.push(literalSql`r.created_at <= ${end} AND r.created_at >= ${end} - ${days}`);
+  else conditions.push(literalSql`r.created_at >= now() - ${days}`);
+
+  const { settings, rows } = await readWithSettings(options, requestsStatement(tenantId, conditions, MAX_REQUESTS));
+  const maxSpanMs = Math.max(MAX_SPAN_DAYS, settings.defaultListDays) * DAY_MS;
+  if (start && end && end.getTime() - start.getTime() > maxSpanMs) {
+    throw badRequest(`start_date and end_date may not span more than ${maxSpanMs / DAY_MS} days.`);
+  }
+  const agency = agencyOf(options, settings);
+  return (rows as Row[]).map((row) => requestElement(row, options, agency));
+}
+
+/** GET requests/{service_request_id}: the request, or null when the city has none by that id. */
+export async function getOpen311Request(options: ReadContext & { serviceRequestId: string }): Promise<Element | null> {
+  const trackingId = normaliseTrackingId(options.serviceRequestId) ?? "";
+  const { settings, rows } = await readWithSettings(options, requestsStatement(options.tenantId, [literalSql`r.tracking_id = ${trackingId}`], 1));
+  const [row] = rows as Row[];
+  return row ? requestElement(row, options, agencyOf(options, settings)) : null;
+}
+
+/**
+ * GET tokens/{token}. Civitas files requests at once, so POST answers the service_request_id and
+ * never a token (the spec: one or the other). A client written for batch servers may still ask
+ * with what it has: the service_request_id is accepted as the token and resolves to itself.
+ */
+export async function requestByToken(options: ReadContext & { token: string }): Promise<Element | null> {
+  const trackingId = normaliseTrackingId(options.token) ?? "";
+  const { rows } = await readWithSettings(
+    options,
+    literalSql`SELECT tracking_id FROM reporting_requests WHERE tenant_id = ${options.tenantId}::uuid AND tracking_id = ${trackingId}`,
+  );
+  const [row] = rows as { tracking_id: string }[];
+  return row ? { service_request_id: row.tracking_id, token: options.token } : null;
+}

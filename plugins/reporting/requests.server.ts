@@ -1,0 +1,775 @@
+// Service requests (reports of issues): filed by residents through the portal, GraphQL or
+// Open311, all the same objects. A report gets a short public tracking id; one made near an
+// open report of the same category is offered to follow that one instead; staff merge
+// duplicates, and whoever followed the duplicate follows the request it was merged into.
+import { randomInt, randomUUID } from "node:crypto";
+import { z } from "zod";
+import { recordAudit, type AuditActor } from "../../app/audit/audit.server";
+import { Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed, parseInput } from "../../app/auth/errors";
+import { can, requireCityPermission, type Principal } from "../../app/auth/permissions";
+import { auditActor, type ServiceContext } from "../../app/auth/principal.server";
+import { UUID_PATTERN, withTenant, type Tx } from "../../app/db/database.server";
+import type { Prisma, ReportingRequest } from "../../app/db/generated/client.ts";
+import { readTimeCursor, timeCursor, pageOf, DEFAULT_PAGE_SIZE, pageSize, cursorArgument } from "../../app/db/pages.server";
+import { SUPPORTED_LOCALES } from "../../app/i18n/locales";
+import { pickTranslation } from "../../app/i18n/translated";
+import { checkAttributeValues, storedAttributes, type AttributeValues, type Translated } from "./attributes";
+import { categoryCodeSchema, findCategory, readerCity } from "./categories.server";
+import { queueNotifications } from "./notifications.server";
+import { preparePhotos, type PreparedPhoto } from "./photos.server";
+import { reportingSettings, type ReportingSettings } from "./settings.server";
+
+export const REQUEST_STATUSES = ["open", "acknowledged", "in_progress", "closed"] as const;
+export type RequestStatus = (typeof REQUEST_STATUSES)[number];
+export type RequestSource = "graphql" | "portal" | "open311";
+
+/** The entry point files a report through (the source recorded with it). */
+export type ReportingContext = ServiceContext & { source?: RequestSource };
+
+/** A request with what every view of it needs: its category, photos, latest public note, merge target. */
+export type ServiceRequestDetail = ReportingRequest & {
+  category: { id: string; code: string; names: Translated };
+  photoIds: string[];
+  /** The latest public update or status note (Open311 status_notes). */
+  statusNotes: string | null;
+  mergedIntoTrackingId: string | null;
+};
+
+/** An open request close to a new report, offered to follow instead. */
+export type DuplicateCandidate = {
+  id: string;
+  trackingId: string;
+  status: RequestStatus;
+  description: string;
+  latitude: number;
+  longitude: number;
+  address: string | null;
+  createdAt: Date;
+  distanceMeters: number;
+};
+
+export type ReportIssueInput = {
+  /** Open311 service_code; or `categoryId`. */
+  categoryCode?: string | null;
+  categoryId?: string | null;
+  description: string;
+  latitude?: number | null;
+  longitude?: number | null;
+  address?: string | null;
+  /** Values by attribute code (lists as arrays). */
+  attributes?: Record<string, unknown> | null;
+  email?: string | null;
+  firstName?: string | null;
+  lastName?: string | null;
+  phone?: string | null;
+  /** Open311 media_url: kept as given, never fetched. */
+  mediaUrl?: string | null;
+  photos?: readonly Uint8Array[] | null;
+  /** The reporter's language (their notifications use it); default: the city's default. */
+  locale?: string | null;
+  /** True: file it even when open requests nearby look the same. */
+  confirmNotDuplicate?: boolean | null;
+};
+
+export type ReportIssueResult =
+  | { kind: "created"; request: ServiceRequestDetail }
+  | { kind: "duplicates"; candidates: DuplicateCandidate[] };
+
+export type ServiceRequestFilters = {
+  statuses?: readonly RequestStatus[] | null;
+  categoryCodes?: readonly string[] | null;
+  /** A box: south-west and north-east corners. */
+  area?: { south: number; west: number; north: number; east: number } | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  /** Staff only (reporting.triage); "none" for unassigned. */
+  assigneeUserId?: string | null;
+  trackingIds?: readonly string[] | null;
+  /** Words of the description or address. Staff only. */
+  search?: string | null;
+  first?: number | null;
+  after?: string | null;
+};
+
+export type ServiceRequestPage = {
+  requests: ServiceRequestDetail[];
+  hasNextPage: boolean;
+  startCursor: string | null;
+  endCursor: string | null;
+};
+
+/**
+ * A request as Open311 GeoReport v2 shows it (the Open311 adapter serialises it). Open311 knows
+ * only open and closed: acknowledged and in progress are open. Never any contact of the reporter.
+ */
+export type ServiceRequestView = {
+  serviceRequestId: string;
+  status: "open" | "closed";
+  statusNotes: string | null;
+  serviceName: string;
+  serviceCode: string;
+  description: string;
+  agencyResponsible: string | null;
+  serviceNotice: string | null;
+  requestedDatetime: Date;
+  updatedDatetime: Date;
+  expectedDatetime: Date | null;
+  address: string | null;
+  addressId: string | null;
+  zipcode: string | null;
+  lat: number | null;
+  long: number | null;
+  mediaUrl: string | null;
+};
+
+// --- Tracking ids --------------------------------------------------------------------------
+
+// Crockford's base32: no I, L, O, U, so ids read aloud and typed by hand survive.
+const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+export const TRACKING_ID = /^[0-9A-Z]{4}-[0-9A-Z]{4}$/;
+
+export function newTrackingId(): string {
+  let id = "";
+  for (let i = 0; i < 8; i += 1) id += ALPHABET[randomInt(ALPHABET.length)];
+  return `${id.slice(0, 4)}-${id.slice(4)}`;
+}
+
+/** A tracking id as people type it ("k7m2 q9xh", "K7M2Q9XH", O for 0) in its stored form, or null. */
+export function normaliseTrackingId(text: string): string | null {
+  const compact = text
+    .toUpperCase()
+    .replace(/[\s-]/g, "")
+    .replace(/O/g, "0")
+    .replace(/[IL]/g, "1");
+  if (!/^[0-9A-Z]{8}$/.test(compact) || /[U]/.test(compact)) return null;
+  return `${compact.slice(0, 4)}-${compact.slice(4)}`;
+}
+
+/** The request's page on the portal, under the city's path (pages/requests.$trackingId). */
+export const trackingPath = (trackingId: string): string => `/services/reporting/requests/${encodeURIComponent(trackingId)}`;
+
+/** Where a photo's bytes are served (pages/photos.$photoId). */
+export const photoPath = (photoId: string): string => `/services/reporting/photos/${encodeURIComponent(photoId)}`;
+
+// --- Who reports --------------------------------------------------------------------------
+
+export type Reporter = { tenantId: string; actor: AuditActor; userId: string | null; principal: Principal };
+
+/**
+ * The city and actor of someone filing or following a report: a person or client of the
+ * request's city holding reporting.report, or anyone when the city takes anonymous reports.
+ */
+export function reporterOf(principal: Principal, context: ServiceContext, settings: ReportingSettings | null): Reporter {
+  if (principal.kind === "anonymous") {
+    if (!context.tenantId) throw new NotFound("service");
+    if (settings && !settings.anonymousReports) throw new Unauthenticated("Sign in to report an issue in this city.");
+    return { tenantId: context.tenantId, actor: { type: "system", id: "anonymous" }, userId: null, principal };
+  }
+  const actor = requireCityPermission(principal, context.tenantId, "reporting.report");
+  return { tenantId: actor.tenantId, actor: auditActor(actor), userId: actor.kind === "user" ? actor.userId : null, principal };
+}
+
+/** The city a report or follow is for, before the principal is checked against it. */
+function cityHint(principal: Principal, context: ServiceContext): string {
+  const tenantId = principal.kind === "user" || principal.kind === "client" ? principal.tenantId : context.tenantId;
+  if (principal.kind === "operator") throw new Forbidden("reporting.report");
+  if (!tenantId) throw new NotFound("service");
+  return tenantId;
+}
+
+/** Whether the principal triages the city's requests (sees contacts, internal notes). */
+export function isStaff(principal: Principal, tenantId: string): boolean {
+  return (principal.kind === "user" || principal.kind === "client") && principal.tenantId === tenantId && can(principal, "reporting.triage");
+}
+
+// --- Input --------------------------------------------------------------------------------
+
+const optionalText = (max: number) =>
+  z
+    .string({ error: "must be text" })
+    .trim()
+    .max(max, { error: `must be at most ${max} characters` })
+    .nullish()
+    .transform((value) => (value ? value : null));
+
+export const emailSchema = z
+  .string({ error: "must be an email address" })
+  .trim()
+  .toLowerCase()
+  .max(254, { error: "must be at most 254 characters" })
+  .pipe(z.email({ error: "must be an email address" }));
+
+const reportSchema = z
+  .strictObject({
+    categoryCode: categoryCodeSchema.nullish(),
+    categoryId: z.string({ error: "must be a category id" }).nullish(),
+    description: z
+      .string({ error: "must be text" })
+      .trim()
+      .min(1, { error: "describe the issue" })
+      .max(4000, { error: "must be at most 4000 characters" }),
+    latitude: z.number({ error: "must be a number" }).min(-90, { error: "must be between -90 and 90" }).max(90, { error: "must be between -90 and 90" }).nullish(),
+    longitude: z.number({ error: "must be a number" }).min(-180, { error: "must be between -180 and 180" }).max(180, { error: "must be between -180 and 180" }).nullish(),
+    address: optionalText(500),
+    attributes: z.record(z.string(), z.unknown(), { error: "must be values by attribute code" }).nullish(),
+    email: emailSchema.nullish(),
+    firstName: optionalText(100),
+    lastName: optionalText(100),
+    phone: z
+      .string({ error: "must be a phone number" })
+      .trim()
+      .max(40, { error: "must be at most 40 characters" })
+      .regex(/^[+0-9 ().-]*$/, { error: "must be a phone number" })
+      .nullish()
+      .transform((value) => (value ? value : null)),
+    mediaUrl: z
+      .string({ error: "must be an address" })
+      .trim()
+      .max(2000, { error: "must be at most 2000 characters" })
+      .regex(/^https?:\/\/\S+$/, { error: "must be an http(s) address" })
+      .nullish(),
+    photos: z.array(z.instanceof(Uint8Array, { error: "must be image bytes" }), { error: "must be a list of images" }).nullish(),
+    locale: z.enum(SUPPORTED_LOCALES, { error: "is not a supported language" }).nullish(),
+    confirmNotDuplicate: z.boolean({ error: "must be true or false" }).nullish(),
+  })
+  .superRefine((input, ctx) => {
+    if (!input.categoryCode && !input.categoryId) ctx.addIssue({ code: "custom", path: ["categoryCode"], message: "choose a category" });
+    const hasLat = input.latitude !== null && input.latitude !== undefined;
+    const hasLong = input.longitude !== null && input.longitude !== undefined;
+    if (hasLat !== hasLong) ctx.addIssue({ code: "custom", path: [hasLat ? "longitude" : "latitude"], message: "give both latitude and longitude" });
+    if (!hasLat && !hasLong && !input.address) ctx.addIssue({ code: "custom", path: ["address"], message: "give a place: a point on the map or an address" });
+  });
+
+// --- Reading ------------------------------------------------------------------------------
+
+const DETAIL_INCLUDE = {
+  category: { select: { id: true, code: true, names: true } },
+  photos: { select: { id: true }, orderBy: { createdAt: "asc" } },
+  events: {
+    where: { public: true, body: { not: null } },
+    select: { body: true },
+    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    take: 1,
+  },
+  mergedInto: { select: { trackingId: true } },
+} satisfies Prisma.ReportingRequestInclude;
+
+type DetailRow = Prisma.ReportingRequestGetPayload<{ include: typeof DETAIL_INCLUDE }>;
+
+function toDetail(row: DetailRow): ServiceRequestDetail {
+  const { category, photos, events, mergedInto, ...request } = row;
+  return {
+    ...request,
+    category: { id: category.id, code: category.code, names: (category.names ?? {}) as Translated },
+    photoIds: photos.map((photo) => photo.id),
+    statusNotes: events[0]?.body ?? null,
+    mergedIntoTrackingId: mergedInto?.trackingId ?? null,
+  };
+}
+
+/** A request of the city by tracking id (inside a unit of work), with its details; null if none. */
+export async function findRequest(tx: Tx, tenantId: string, trackingId: string): Promise<ServiceRequestDetail | null> {
+  const normalised = normaliseTrackingId(trackingId);
+  if (!normalised) return null;
+  const row = await tx.reportingRequest.findFirst({ where: { tenantId, trackingId: normalised }, include: DETAIL_INCLUDE });
+  return row ? toDetail(row) : null;
+}
+
+/** One request by its tracking id. Anyone may follow a report's progress with it. */
+export async function getServiceRequest(principal: Principal, input: { trackingId: string }, context: ServiceContext = {}): Promise<ServiceRequestDetail> {
+  const tenantId = readerCity(principal, context);
+  await reportingSettings(tenantId, context.database);
+  const request = await withTenant(tenantId, (tx) => findRequest(tx, tenantId, String(input.trackingId ?? "")), context.database);
+  if (!request) throw new NotFound("service request");
+  return request;
+}
+
+const AREA = z
+  .strictObject({
+    south: z.number({ error: "must be a latitude" }).min(-90).max(90),
+    west: z.number({ error: "must be a longitude" }).min(-180).max(180),
+    north: z.number({ error: "must be a latitude" }).min(-90).max(90),
+    east: z.number({ error: "must be a longitude" }).min(-180).max(180),
+  })
+  .refine((box) => box.south <= box.north, { error: "south must not be north of north" });
+
+const listSchema = z.strictObject({
+  statuses: z.array(z.enum(REQUEST_STATUSES, { error: `must be among ${REQUEST_STATUSES.join(", ")}` })).max(4).nullish(),
+  categoryCodes: z.array(categoryCodeSchema).max(100, { error: "must list at most 100 categories" }).nullish(),
+  area: AREA.nullish(),
+  createdAfter: z.date({ error: "must be a date" }).nullish(),
+  createdBefore: z.date({ error: "must be a date" }).nullish(),
+  assigneeUserId: z
+    .string({ error: "must be a person's id" })
+    .refine((value) => value === "none" || UUID_PATTERN.test(value), { error: "must be a person's id or none" })
+    .nullish(),
+  trackingIds: z.array(z.string({ error: "must be tracking ids" })).max(100, { error: "must list at most 100 tracking ids" }).nullish(),
+  search: z.string({ error: "must be text" }).trim().max(200, { error: "must be at most 200 characters" }).nullish(),
+  first: pageSize,
+  after: cursorArgument(readTimeCursor),
+});
+
+/** The cursor of a request in newest-first lists. */
+export const requestCursor = (request: { id: string; createdAt: Date }): string => timeCursor(request, request.createdAt);
+
+/**
+ * The city's requests, newest first, by status, category, area, dates and tracking ids
+ * (anyone: the public map and Open311's GET). Assignee and text search are for staff.
+ */
+export async function listServiceRequests(principal: Principal, input: ServiceRequestFilters = {}, context: ServiceContext = {}): Promise<ServiceRequestPage> {
+  const tenantId = readerCity(principal, context);
+  const filters = parseInput(listSchema, input);
+  if (filters.assigneeUserId || filters.search) requireCityPermission(principal, tenantId, "reporting.triage");
+  await reportingSettings(tenantId, context.database);
+  const size = filters.first ?? DEFAULT_PAGE_SIZE;
+  const where: Prisma.ReportingRequestWhereInput = { tenantId };
+  if (filters.statuses?.length) where.status = { in: [...filters.statuses] };
+  if (filters.categoryCodes?.length) where.category = { code: { in: filters.categoryCodes } };
+  if (filters.area) {
+    const { south, west, north, east } = filters.area;
+    where.latitude = { gte: south, lte: north };
+    // A box across the antimeridian has west > east.
+    where.longitude = west <= east ? { gte: west, lte: east } : undefined;
+    if (west > east) where.OR = [{ longitude: { gte: west } }, { longitude: { lte: east } }];
+  }
+  if (filters.createdAfter || filters.createdBefore) {
+    where.createdAt = { ...(filters.createdAfter && { gte: filters.createdAfter }), ...(filters.createdBefore && { lte: filters.createdBefore }) };
+  }
+  if (filters.assigneeUserId) where.assigneeUserId = filters.assigneeUserId === "none" ? null : filters.assigneeUserId.toLowerCase();
+  if (filters.trackingIds) where.trackingId = { in: filters.trackingIds.flatMap((id) => normaliseTrackingId(id) ?? []) };
+  if (filters.search) {
+    const words = filters.search.split(/\s+/).filter(Boolean).slice(0, 8);
+    where.AND = words.map((word) => ({
+      OR: [
+        { description: { contains: word, mode: "insensitive" as const } },
+        { address: { contains: word, mode: "insensitive" as const } },
+        { trackingId: { equals: normaliseTrackingId(word) ?? "" } },
+      ],
+    }));
+  }
+  const rows = await withTenant(
+    tenantId,
+    (tx) =>
+      tx.reportingRequest.findMany({
+        where,
+        include: DETAIL_INCLUDE,
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: size + 1,
+        ...(filters.after && { cursor: { tenantId_id: { tenantId, id: filters.after.id } }, skip: 1 }),
+      }),
+    context.database,
+  );
+  const { rows: page, ...info } = pageOf(rows.map(toDetail), size, requestCursor);
+  return { requests: page, ...info };
+}
+
+// --- Duplicates ---------------------------------------------------------------------------
+
+const EARTH_RADIUS_METERS = 6_371_008.8;
+
+/** Great-circle distance in metres (haversine). */
+export function distanceMeters(a: { latitude: number; longitude: number }, b: { latitude: number; longitude: number }): number {
+  const rad = Math.PI / 180;
+  const dLat = (b.latitude - a.latitude) * rad;
+  const dLong = (b.longitude - a.longitude) * rad;
+  const h = Math.sin(dLat / 2) ** 2 + Math.cos(a.latitude * rad) * Math.cos(b.latitude * rad) * Math.sin(dLong / 2) ** 2;
+  return 2 * EARTH_RADIUS_METERS * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+/**
+ * Open requests of a category near a point, reported within the window, closest first. A box
+ * around the point narrows the rows in SQL (index on tenant, category, status); the exact
+ * distance decides.
+ */
+export async function duplicatesNear(
+  tx: Tx,
+  tenantId: string,
+  { categoryId, latitude, longitude, radiusMeters, windowDays, now = new Date(), excludeId }: {
+    categoryId: string;
+    latitude: number;
+    longitude: number;
+    radiusMeters: number;
+    windowDays: number;
+    now?: Date;
+    excludeId?: string;
+  },
+): Promise<DuplicateCandidate[]> {
+  if (radiusMeters <= 0 || windowDays <= 0) return [];
+  const dLat = radiusMeters / 111_320;
+  const cos = Math.cos((latitude * Math.PI) / 180);
+  const dLong = cos < 1e-6 ? 180 : Math.min(180, radiusMeters / (111_320 * cos));
+  const rows = await tx.reportingRequest.findMany({
+    where: {
+      tenantId,
+      categoryId,
+      status: { not: "closed" },
+      mergedIntoId: null,
+      createdAt: { gte: new Date(now.getTime() - windowDays * 86_400_000) },
+      latitude: { gte: latitude - dLat, lte: latitude + dLat },
+      longitude: { gte: longitude - dLong, lte: longitude + dLong },
+      ...(excludeId && { id: { not: excludeId } }),
+    },
+    select: { id: true, trackingId: true, status: true, description: true, latitude: true, longitude: true, address: true, createdAt: true },
+    take: 200,
+  });
+  return rows
+    .map((row) => ({
+      ...row,
+      latitude: row.latitude!,
+      longitude: row.longitude!,
+      distanceMeters: Math.round(distanceMeters({ latitude, longitude }, { latitude: row.latitude!, longitude: row.longitude! })),
+    }))
+    .filter((row) => row.distanceMeters <= radiusMeters)
+    .sort((a, b) => a.distanceMeters - b.distanceMeters || b.createdAt.getTime() - a.createdAt.getTime())
+    .slice(0, 10);
+}
+
+/** Open requests that look like a report about to be made (same category, near, recent). */
+export async function findDuplicateCandidates(
+  principal: Principal,
+  input: { categoryCode?: string | null; categoryId?: string | null; latitude: number; longitude: number },
+  context: ServiceContext = {},
+): Promise<DuplicateCandidate[]> {
+  const tenantId = readerCity(principal, context);
+  const settings = await reportingSettings(tenantId, context.database);
+  const { latitude, longitude } = parseInput(
+    z.object({ latitude: z.number({ error: "must be a number" }).min(-90).max(90), longitude: z.number({ error: "must be a number" }).min(-180).max(180) }),
+    input,
+  );
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const category = await findCategory(tx, tenantId, { code: input.categoryCode, id: input.categoryId });
+      if (!category) throw new NotFound("category");
+      return duplicatesNear(tx, tenantId, {
+        categoryId: category.id,
+        latitude,
+        longitude,
+        radiusMeters: settings.duplicateRadiusMeters,
+        windowDays: settings.duplicateWindowDays,
+      });
+    },
+    context.database,
+  );
+}
+
+// --- Reporting ----------------------------------------------------------------------------
+
+/**
+ * Files a report. Anonymous where the city allows it; a signed-in reporter follows it by
+ * account, an email address given follows it by email. Near an open request of the same
+ * category, answers those as duplicates instead (nothing is written) unless
+ * `confirmNotDuplicate`.
+ */
+export async function reportIssue(principal: Principal, input: ReportIssueInput, context: ReportingContext = {}): Promise<ReportIssueResult> {
+  const settings = await reportingSettings(cityHint(principal, context), context.database);
+  const reporter = reporterOf(principal, context, settings);
+  const { tenantId } = reporter;
+  const data = parseInput(reportSchema, input);
+  const photos: PreparedPhoto[] = data.photos?.length ? await preparePhotos(data.photos, settings) : [];
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const category = await findCategory(tx, tenantId, { code: data.categoryCode, id: data.categoryId });
+      if (!category || category.archivedAt) {
+        throw new ValidationFailed({ [data.categoryCode ? "categoryCode" : "categoryId"]: ["is not a category of this city"] });
+      }
+      const { values, problems } = checkAttributeValues(storedAttributes(category.attributes), data.attributes);
+      if (Object.keys(problems).length > 0) throw new ValidationFailed(problems);
+
+      const hasPoint = data.latitude != null && data.longitude != null;
+      if (hasPoint && !data.confirmNotDuplicate) {
+        const candidates = await duplicatesNear(tx, tenantId, {
+          categoryId: category.id,
+          latitude: data.latitude!,
+          longitude: data.longitude!,
+          radiusMeters: settings.duplicateRadiusMeters,
+          windowDays: settings.duplicateWindowDays,
+        });
+        if (candidates.length > 0) return { kind: "duplicates", candidates };
+      }
+
+      const city = await tx.city.findFirstOrThrow({ where: { id: tenantId }, select: { defaultLocale: true } });
+      const id = randomUUID();
+      const trackingId = await freeTrackingId(tx, tenantId);
+      await tx.reportingRequest.create({
+        data: {
+          tenantId,
+          id,
+          trackingId,
+          categoryId: category.id,
+          description: data.description,
+          latitude: hasPoint ? data.latitude! : null,
+          longitude: hasPoint ? data.longitude! : null,
+          address: data.address,
+          attributeValues: values as Prisma.InputJsonValue,
+          mediaUrl: data.mediaUrl ?? null,
+          source: context.source ?? "graphql",
+          locale: data.locale ?? city.defaultLocale,
+          reporterUserId: reporter.userId,
+          reporterEmail: data.email ?? null,
+          reporterFirstName: data.firstName,
+          reporterLastName: data.lastName,
+          reporterPhone: data.phone,
+        },
+      });
+      const event = await addEvent(tx, tenantId, id, reporter.actor, { kind: "created", public: true, toStatus: "open" });
+      for (const photo of photos) {
+        await tx.reportingPhoto.create({ data: { tenantId, id: randomUUID(), requestId: id, ...photo, bytes: photo.bytes as Uint8Array<ArrayBuffer> } });
+      }
+      if (reporter.userId) await tx.reportingFollower.createMany({ data: [{ tenantId, id: randomUUID(), requestId: id, userId: reporter.userId }], skipDuplicates: true });
+      if (data.email) await tx.reportingFollower.createMany({ data: [{ tenantId, id: randomUUID(), requestId: id, email: data.email }], skipDuplicates: true });
+      await recordAudit(tx, tenantId, {
+        actor: reporter.actor,
+        action: "reporting.request_created",
+        subject: { type: "reporting_request", id },
+        after: { trackingId, category: category.code, source: context.source ?? "graphql", photos: photos.length, attributes: values as Prisma.InputJsonValue },
+        requestId: context.requestId,
+      });
+      await queueNotifications(tx, tenantId, { requestId: id, eventId: event.id, kind: "created", onlyReporter: true });
+      const request = await findRequest(tx, tenantId, trackingId);
+      return { kind: "created", request: request! };
+    },
+    context.database,
+  );
+}
+
+async function freeTrackingId(tx: Tx, tenantId: string): Promise<string> {
+  // 32⁸ ids per city: a clash is rare; the unique index is the last word.
+  for (;;) {
+    const trackingId = newTrackingId();
+    const taken = await tx.reportingRequest.findFirst({ where: { tenantId, trackingId }, select: { id: true } });
+    if (!taken) return trackingId;
+  }
+}
+
+export type EventInput = {
+  kind: "created" | "status_changed" | "assigned" | "internal_note" | "public_update" | "merged" | "photo_added";
+  public: boolean;
+  fromStatus?: RequestStatus | null;
+  toStatus?: RequestStatus | null;
+  reason?: string | null;
+  body?: string | null;
+  assigneeUserId?: string | null;
+  relatedRequestId?: string | null;
+  at?: Date;
+};
+
+/** Appends to a request's history. */
+export function addEvent(tx: Tx, tenantId: string, requestId: string, actor: AuditActor, event: EventInput) {
+  return tx.reportingEvent.create({
+    data: {
+      tenantId,
+      id: randomUUID(),
+      requestId,
+      kind: event.kind,
+      public: event.public,
+      fromStatus: event.fromStatus ?? null,
+      toStatus: event.toStatus ?? null,
+      reason: event.reason ?? null,
+      body: event.body ?? null,
+      assigneeUserId: event.assigneeUserId ?? null,
+      relatedRequestId: event.relatedRequestId ?? null,
+      actorType: actor.type,
+      actorId: actor.id ?? null,
+      ...(event.at && { createdAt: event.at }),
+    },
+    select: { id: true, createdAt: true },
+  });
+}
+
+// --- Following ----------------------------------------------------------------------------
+
+export type FollowResult = { trackingId: string; following: boolean; changed: boolean };
+
+const followSchema = z.strictObject({ trackingId: z.string({ error: "must be a tracking id" }), email: emailSchema.nullish() });
+
+/**
+ * Follows a request: a signed-in person by account, anyone else by email address (where the
+ * city takes anonymous reports). Following twice changes nothing.
+ */
+export async function followServiceRequest(principal: Principal, input: { trackingId: string; email?: string | null }, context: ServiceContext = {}): Promise<FollowResult> {
+  const settings = await reportingSettings(cityHint(principal, context), context.database);
+  const reporter = reporterOf(principal, context, settings);
+  const { tenantId } = reporter;
+  const { trackingId, email } = parseInput(followSchema, input);
+  if (!reporter.userId && !email) throw new ValidationFailed({ email: ["give an email address to be kept informed"] });
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const request = await findRequest(tx, tenantId, trackingId);
+      if (!request) throw new NotFound("service request");
+      const follower = reporter.userId ? { userId: reporter.userId } : { email: email! };
+      const { count } = await tx.reportingFollower.createMany({ data: [{ tenantId, id: randomUUID(), requestId: request.id, ...follower }], skipDuplicates: true });
+      if (count > 0) {
+        await recordAudit(tx, tenantId, {
+          actor: reporter.actor,
+          action: "reporting.request_followed",
+          subject: { type: "reporting_request", id: request.id },
+          after: { trackingId: request.trackingId, by: reporter.userId ? "account" : "email" },
+          requestId: context.requestId,
+        });
+      }
+      return { trackingId: request.trackingId, following: true, changed: count > 0 };
+    },
+    context.database,
+  );
+}
+
+/** Stops following a request (a signed-in person's own following). */
+export async function unfollowServiceRequest(principal: Principal, input: { trackingId: string }, context: ServiceContext = {}): Promise<FollowResult> {
+  const reporter = reporterOf(principal, context, null);
+  if (!reporter.userId) throw new Unauthenticated("Sign in to stop following a report.");
+  const { tenantId, userId } = reporter;
+  await reportingSettings(tenantId, context.database);
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const request = await findRequest(tx, tenantId, String(input.trackingId ?? ""));
+      if (!request) throw new NotFound("service request");
+      const { count } = await tx.reportingFollower.deleteMany({ where: { tenantId, requestId: request.id, userId } });
+      if (count > 0) {
+        await recordAudit(tx, tenantId, {
+          actor: reporter.actor,
+          action: "reporting.request_unfollowed",
+          subject: { type: "reporting_request", id: request.id },
+          after: { trackingId: request.trackingId },
+          requestId: context.requestId,
+        });
+      }
+      return { trackingId: request.trackingId, following: false, changed: count > 0 };
+    },
+    context.database,
+  );
+}
+
+/** Whether the principal follows the request (signed-in people only). */
+export async function isFollowing(principal: Principal, requestId: string, context: ServiceContext = {}): Promise<boolean> {
+  if (principal.kind !== "user") return false;
+  if (context.tenantId !== undefined && context.tenantId !== principal.tenantId) return false;
+  const { tenantId, userId } = principal;
+  const row = await withTenant(tenantId, (tx) => tx.reportingFollower.findFirst({ where: { tenantId, requestId, userId }, select: { id: true } }), context.database);
+  return row !== null;
+}
+
+// --- Merging ------------------------------------------------------------------------------
+
+export type MergeResult = { duplicate: ServiceRequestDetail; into: ServiceRequestDetail; followersAdded: number };
+
+const mergeSchema = z.strictObject({
+  duplicateTrackingId: z.string({ error: "must be a tracking id" }),
+  intoTrackingId: z.string({ error: "must be a tracking id" }),
+  note: optionalText(4000),
+});
+
+/**
+ * Merges a duplicate into another request (reporting.triage): the duplicate is closed
+ * (reason "duplicate") and points at it; its followers follow the other one from now on and
+ * are told so. Requests already merged cannot be merged again.
+ */
+export async function mergeServiceRequests(
+  principal: Principal,
+  input: { duplicateTrackingId: string; intoTrackingId: string; note?: string | null },
+  context: ServiceContext = {},
+): Promise<MergeResult> {
+  const staff = requireCityPermission(principal, context.tenantId, "reporting.triage");
+  const { tenantId } = staff;
+  const { duplicateTrackingId, intoTrackingId, note } = parseInput(mergeSchema, input);
+  await reportingSettings(tenantId, context.database);
+  const actor = auditActor(staff);
+  return withTenant(
+    tenantId,
+    async (tx) => {
+      const duplicate = await findRequest(tx, tenantId, duplicateTrackingId);
+      if (!duplicate) throw new NotFound("service request");
+      const into = await findRequest(tx, tenantId, intoTrackingId);
+      if (!into) throw new NotFound("service request");
+      if (duplicate.id === into.id) throw new ValidationFailed({ intoTrackingId: ["must be another request"] });
+      if (duplicate.mergedIntoId) throw new Conflict("already_merged", `${duplicate.trackingId} is merged into ${duplicate.mergedIntoTrackingId} already.`);
+      if (into.mergedIntoId) throw new Conflict("target_merged", `${into.trackingId} is itself merged into ${into.mergedIntoTrackingId}: merge into that one.`);
+      const now = new Date();
+      const { count } = await tx.reportingRequest.updateMany({
+        where: { tenantId, id: duplicate.id, mergedIntoId: null },
+        data: {
+          status: "closed",
+          closeReason: "duplicate",
+          mergedIntoId: into.id,
+          closedAt: now,
+          acknowledgedAt: duplicate.acknowledgedAt ?? now,
+        },
+      });
+      if (count === 0) throw new Conflict("already_merged", `${duplicate.trackingId} was merged a moment ago.`);
+      // The duplicate's followers (its reporter among them) now follow the request that stays.
+      const followers = await tx.reportingFollower.findMany({ where: { tenantId, requestId: duplicate.id }, select: { userId: true, email: true } });
+      const added = followers.length
+        ? await tx.reportingFollower.createMany({
+            data: followers.map((follower) => ({ tenantId, id: randomUUID(), requestId: into.id, userId: follower.userId, email: follower.email })),
+            skipDuplicates: true,
+          })
+        : { count: 0 };
+      const closedEvent = await addEvent(tx, tenantId, duplicate.id, actor, {
+        kind: "merged",
+        public: true,
+        fromStatus: duplicate.status,
+        toStatus: "closed",
+        reason: "duplicate",
+        body: note,
+        relatedRequestId: into.id,
+      });
+      await addEvent(tx, tenantId, into.id, actor, { kind: "merged", public: true, relatedRequestId: duplicate.id });
+      await recordAudit(tx, tenantId, {
+        actor,
+        action: "reporting.request_merged",
+        subject: { type: "reporting_request", id: duplicate.id },
+        before: { status: duplicate.status, mergedInto: null },
+        after: { status: "closed", closeReason: "duplicate", mergedInto: into.trackingId, followersAdded: added.count },
+        requestId: context.requestId,
+      });
+      await queueNotifications(tx, tenantId, { requestId: duplicate.id, eventId: closedEvent.id, kind: "merged", mergedIntoTrackingId: into.trackingId, exceptUserId: staff.kind === "user" ? staff.userId : null });
+      return {
+        duplicate: (await findRequest(tx, tenantId, duplicate.trackingId))!,
+        into: (await findRequest(tx, tenantId, into.trackingId))!,
+        followersAdded: added.count,
+      };
+    },
+    context.database,
+  );
+}
+
+// --- Open311 ------------------------------------------------------------------------------
+
+/** Open311's two statuses. */
+export const open311Status = (status: RequestStatus): "open" | "closed" => (status === "closed" ? "closed" : "open");
+
+/**
+ * A request in Open311's terms. `origin` is the address of the city's site (scheme, host and
+ * the city's path prefix if any), for the media_url of its first photo.
+ */
+export function serviceRequestView(
+  request: ServiceRequestDetail,
+  options: { locale: string; cityDefault: string; agency?: string | null; origin: string },
+): ServiceRequestView {
+  const name = pickTranslation(request.category.names as Record<string, string>, options.locale, options.cityDefault);
+  const photo = request.photoIds[0];
+  return {
+    serviceRequestId: request.trackingId,
+    status: open311Status(request.status),
+    statusNotes: request.statusNotes,
+    serviceName: name?.text ?? request.category.code,
+    serviceCode: request.category.code,
+    description: request.description,
+    agencyResponsible: options.agency ?? null,
+    serviceNotice: null,
+    requestedDatetime: request.createdAt,
+    updatedDatetime: request.updatedAt,
+    expectedDatetime: request.expectedAt,
+    address: request.address,
+    addressId: null,
+    zipcode: null,
+    lat: request.latitude,
+    long: request.longitude,
+    mediaUrl: photo ? `${options.origin}${photoPath(photo)}` : request.mediaUrl,
+  };
+}
+
+export type { AttributeValues };
