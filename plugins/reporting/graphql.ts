@@ -489,7 +489,7 @@ export function registerReportingGraphQL(): void {
             { ...rest, attributes: attributes as ReportIssueInput["attributes"], photos: decodePhotos(photos), locale: input.locale ?? (isSupportedLocale(context.locale) ? context.locale : null) } as ReportIssueInput,
             { ...context.service, source: "graphql" },
           );
-          return result.kind === "created" ? { requestId: result.request.id, duplicates: [] } : { requestId: null, duplicates: result.candidates };
+          return result.kind === "created" ? { requestId: result.id, duplicates: [] } : { requestId: null, duplicates: result.candidates };
         }),
     }),
     followServiceRequest: t.field({

@@ -143,17 +143,17 @@ describe("photos", () => {
 
     const result = await reportIssue(resident, { categoryCode: "pothole", description: "With photos", address: "Rue C", photos: [original, png] }, at(city));
     if (result.kind !== "created") throw new Error("expected a new request");
-    expect(result.request.photoIds).toHaveLength(2);
-    const stored = await getPhoto(ANONYMOUS, { id: result.request.photoIds[0]! }, at(city));
+    expect(result.request!.photoIds).toHaveLength(2);
+    const stored = await getPhoto(ANONYMOUS, { id: result.request!.photoIds[0]! }, at(city));
     expect(stored.contentType).toBe("image/jpeg");
     const after = await sharp(Buffer.from(stored.bytes)).metadata();
     expect(after.exif).toBeUndefined();
     expect(after.width).toBe(64);
     expect(Buffer.from(stored.bytes).toString("latin1")).not.toContain("Secret Model");
     expect(Buffer.from(stored.bytes).toString("latin1")).not.toContain("PhoneMaker");
-    expect((await getPhoto(ANONYMOUS, { id: result.request.photoIds[1]! }, at(city))).contentType).toBe("image/png");
+    expect((await getPhoto(ANONYMOUS, { id: result.request!.photoIds[1]! }, at(city))).contentType).toBe("image/png");
     // Another city does not serve it.
-    await expect(getPhoto(ANONYMOUS, { id: result.request.photoIds[0]! }, at(other))).rejects.toMatchObject({ code: "NOT_FOUND" });
+    await expect(getPhoto(ANONYMOUS, { id: result.request!.photoIds[0]! }, at(other))).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
   it("refuse what is not an image, too large, too many, or broken", async () => {

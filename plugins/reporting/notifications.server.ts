@@ -12,6 +12,7 @@ import { withTenant, type Database, type Tx } from "../../app/db/database.server
 import { createI18n } from "../../app/i18n/i18n";
 import { isSupportedLocale, type Locale } from "../../app/i18n/locales";
 import { pickTranslation } from "../../app/i18n/translated";
+import type { RequestStatus } from "./requests.server";
 import { translations } from "./locales";
 import type { ReportingSettings } from "./settings.server";
 
@@ -64,6 +65,12 @@ export type NotificationRequest = {
   /** The person who made the change is not told about it. */
   exceptUserId?: string | null;
   mergedIntoTrackingId?: string;
+  /** What the caller has just written or read in this unit of work: not read again. */
+  known?: {
+    request?: { trackingId: string; status: RequestStatus; closeReason: string | null; locale: string; reporterEmail: string | null; reporterUserId: string | null; category: { names: unknown } };
+    event?: { body: string | null; reason: string | null };
+    city?: { slug: string; names: unknown; defaultLocale: string };
+  };
 };
 
 /**
@@ -71,7 +78,7 @@ export type NotificationRequest = {
  * (by account: their address; by email), each address once, in the request's language.
  */
 export async function queueNotifications(tx: Tx, tenantId: string, notice: NotificationRequest): Promise<number> {
-  const request = await tx.reportingRequest.findFirst({
+  const request = notice.known?.request ?? await tx.reportingRequest.findFirst({
     where: { tenantId, id: notice.requestId },
     select: {
       trackingId: true,
@@ -84,8 +91,8 @@ export async function queueNotifications(tx: Tx, tenantId: string, notice: Notif
     },
   });
   if (!request) return 0;
-  const event = await tx.reportingEvent.findFirst({ where: { tenantId, id: notice.eventId }, select: { body: true, reason: true } });
-  const city = await tx.city.findFirstOrThrow({ where: { id: tenantId }, select: { slug: true, names: true, defaultLocale: true } });
+  const event = notice.known?.event ?? (await tx.reportingEvent.findFirst({ where: { tenantId, id: notice.eventId }, select: { body: true, reason: true } }));
+  const city = notice.known?.city ?? (await tx.city.findFirstOrThrow({ where: { id: tenantId }, select: { slug: true, names: true, defaultLocale: true } }));
 
   const recipients = new Set<string>();
   if (request.reporterEmail) recipients.add(request.reporterEmail);

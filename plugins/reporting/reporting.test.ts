@@ -76,7 +76,7 @@ const pothole = (overrides: Partial<ReportIssueInput> = {}): ReportIssueInput =>
 async function created(principal: Parameters<typeof reportIssue>[0], input: ReportIssueInput, city = paris): Promise<ServiceRequestDetail> {
   const result = await reportIssue(principal, { confirmNotDuplicate: true, ...input }, at(city));
   if (result.kind !== "created") throw new Error("expected a new request");
-  return result.request;
+  return result.request!;
 }
 
 async function outbox(city: TestCity) {

@@ -24,7 +24,14 @@ export type RequestStatus = (typeof REQUEST_STATUSES)[number];
 export type RequestSource = "graphql" | "portal" | "open311";
 
 /** The entry point files a report through (the source recorded with it). */
-export type ReportingContext = ServiceContext & { source?: RequestSource };
+export type ReportingContext = ServiceContext & {
+  source?: RequestSource;
+  /** Already read by the caller in this unit of work (Open311 has both): not read again. */
+  settings?: ReportingSettings;
+  city?: { slug: string; names: Record<string, string>; defaultLocale: string };
+  /** Answer the new request's id and tracking id only, without reading it back (Open311). */
+  receipt?: boolean;
+};
 
 /** A request with what every view of it needs: its category, photos, latest public note, merge target. */
 export type ServiceRequestDetail = ReportingRequest & {
@@ -72,7 +79,7 @@ export type ReportIssueInput = {
 };
 
 export type ReportIssueResult =
-  | { kind: "created"; request: ServiceRequestDetail }
+  | { kind: "created"; id: string; trackingId: string; request: ServiceRequestDetail | null }
   | { kind: "duplicates"; candidates: DuplicateCandidate[] };
 
 export type ServiceRequestFilters = {
@@ -462,7 +469,7 @@ export async function findDuplicateCandidates(
  * `confirmNotDuplicate`.
  */
 export async function reportIssue(principal: Principal, input: ReportIssueInput, context: ReportingContext = {}): Promise<ReportIssueResult> {
-  const settings = await reportingSettings(cityHint(principal, context), context.database);
+  const settings = context.settings ?? (await reportingSettings(cityHint(principal, context), context.database));
   const reporter = reporterOf(principal, context, settings);
   const { tenantId } = reporter;
   const data = parseInput(reportSchema, input);
@@ -489,30 +496,31 @@ export async function reportIssue(principal: Principal, input: ReportIssueInput,
         if (candidates.length > 0) return { kind: "duplicates", candidates };
       }
 
-      const city = await tx.city.findFirstOrThrow({ where: { id: tenantId }, select: { defaultLocale: true } });
+      const city = context.city ?? (await tx.city.findFirstOrThrow({ where: { id: tenantId }, select: { slug: true, names: true, defaultLocale: true } }));
       const id = randomUUID();
-      const trackingId = await freeTrackingId(tx, tenantId);
-      await tx.reportingRequest.create({
-        data: {
-          tenantId,
-          id,
-          trackingId,
-          categoryId: category.id,
-          description: data.description,
-          latitude: hasPoint ? data.latitude! : null,
-          longitude: hasPoint ? data.longitude! : null,
-          address: data.address,
-          attributeValues: values as Prisma.InputJsonValue,
-          mediaUrl: data.mediaUrl ?? null,
-          source: context.source ?? "graphql",
-          locale: data.locale ?? city.defaultLocale,
-          reporterUserId: reporter.userId,
-          reporterEmail: data.email ?? null,
-          reporterFirstName: data.firstName,
-          reporterLastName: data.lastName,
-          reporterPhone: data.phone,
-        },
-      });
+      const locale = data.locale ?? city.defaultLocale;
+      const row = {
+        tenantId,
+        id,
+        categoryId: category.id,
+        description: data.description,
+        latitude: hasPoint ? data.latitude! : null,
+        longitude: hasPoint ? data.longitude! : null,
+        address: data.address,
+        attributeValues: values as Prisma.InputJsonValue,
+        mediaUrl: data.mediaUrl ?? null,
+        source: context.source ?? "graphql",
+        locale,
+        reporterUserId: reporter.userId,
+        reporterEmail: data.email ?? null,
+        reporterFirstName: data.firstName,
+        reporterLastName: data.lastName,
+        reporterPhone: data.phone,
+      };
+      // 32⁸ tracking ids per city: a clash is rare, and then the insert does nothing (no
+      // error, which would end the transaction) and another id is drawn.
+      let trackingId = newTrackingId();
+      while ((await tx.reportingRequest.createMany({ data: [{ ...row, trackingId }], skipDuplicates: true })).count === 0) trackingId = newTrackingId();
       const event = await addEvent(tx, tenantId, id, reporter.actor, { kind: "created", public: true, toStatus: "open" });
       for (const photo of photos) {
         await tx.reportingPhoto.create({ data: { tenantId, id: randomUUID(), requestId: id, ...photo, bytes: photo.bytes as Uint8Array<ArrayBuffer> } });
@@ -526,21 +534,22 @@ export async function reportIssue(principal: Principal, input: ReportIssueInput,
         after: { trackingId, category: category.code, source: context.source ?? "graphql", photos: photos.length, attributes: values as Prisma.InputJsonValue },
         requestId: context.requestId,
       });
-      await queueNotifications(tx, tenantId, { requestId: id, eventId: event.id, kind: "created", onlyReporter: true });
-      const request = await findRequest(tx, tenantId, trackingId);
-      return { kind: "created", request: request! };
+      await queueNotifications(tx, tenantId, {
+        requestId: id,
+        eventId: event.id,
+        kind: "created",
+        onlyReporter: true,
+        known: {
+          request: { trackingId, status: "open", closeReason: null, locale, reporterEmail: row.reporterEmail, reporterUserId: row.reporterUserId, category: { names: category.names } },
+          event: { body: null, reason: null },
+          city,
+        },
+      });
+      const request = context.receipt ? null : await findRequest(tx, tenantId, trackingId);
+      return { kind: "created", id, trackingId, request };
     },
     context.database,
   );
-}
-
-async function freeTrackingId(tx: Tx, tenantId: string): Promise<string> {
-  // 32⁸ ids per city: a clash is rare; the unique index is the last word.
-  for (;;) {
-    const trackingId = newTrackingId();
-    const taken = await tx.reportingRequest.findFirst({ where: { tenantId, trackingId }, select: { id: true } });
-    if (!taken) return trackingId;
-  }
 }
 
 export type EventInput = {

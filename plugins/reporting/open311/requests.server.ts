@@ -3,7 +3,7 @@
 // reads answer from one statement each — the request, its category, its latest public note and
 // first photo — because GET requests may return a thousand of them and is what clients poll.
 import type { ClientPrincipal } from "../../../app/auth/permissions";
-import { NotFound } from "../../../app/auth/errors";
+import { NotFound, ValidationFailed } from "../../../app/auth/errors";
 import { literalSql, readInTenant, type Database, type LiteralSql, type Tx } from "../../../app/db/database.server";
 import type { SqlRow } from "../../../app/db/sql.server";
 import { isSupportedLocale } from "../../../app/i18n/locales";
@@ -36,14 +36,20 @@ const number = (params: Params, name: string): number | undefined => {
 /** POST requests: files the report as the api_key's client; answers its service_request_id. */
 export async function createOpen311Request(
   tx: Tx,
-  options: { principal: ClientPrincipal; params: Params; city: ResolvedCity; language: Language; requestId: string; database?: Database },
+  options: {
+    principal: ClientPrincipal;
+    params: Params;
+    city: ResolvedCity;
+    settings: ReportingSettings;
+    language: Language;
+    requestId: string;
+    database?: Database;
+  },
 ): Promise<Element> {
   const { principal, params, city, language } = options;
   const code = params.get("service_code");
   if (code === undefined) throw badRequest("service_code was not provided.");
-  const row = await findCategory(tx, city.id, { code });
-  if (!row || row.archivedAt) throw notFound(`service_code ${code.slice(0, 64)} was not found.`);
-  const category = toServiceCategory(row);
+  const unknownCode = () => notFound(`service_code ${code.slice(0, 64)} was not found.`);
 
   const latitude = number(params, "lat");
   const longitude = number(params, "long");
@@ -56,29 +62,43 @@ export async function createOpen311Request(
         : "A location was not provided: send lat & long, or address_string.",
     );
   }
-  const result = await reportIssue(
-    principal,
-    {
-      categoryCode: category.code,
-      // Optional in Open311, required in Civitas: without one, the report says what kind it is.
-      description: params.get("description") ?? translate(category.names, { locale: city.defaultLocale, cityDefault: city.defaultLocale }) ?? category.code,
-      latitude: latitude ?? null,
-      longitude: longitude ?? null,
-      address: address ?? null,
-      attributes: params.attributes(),
-      email: params.get("email") ?? null,
-      firstName: params.get("first_name") ?? null,
-      lastName: params.get("last_name") ?? null,
-      phone: params.get("phone") ?? null,
-      mediaUrl: params.get("media_url") ?? null,
-      locale: isSupportedLocale(language.locale) ? language.locale : null,
-      // A machine client cannot be asked "is it this one?": staff merge duplicates later.
-      confirmNotDuplicate: true,
-    },
-    { tenantId: city.id, database: options.database, requestId: options.requestId, source: "open311" },
-  );
-  if (result.kind !== "created") throw new Error("reportIssue answered duplicates despite confirmNotDuplicate.");
-  return { service_request_id: result.request.trackingId, service_notice: null, account_id: null };
+  // Optional in Open311, required in Civitas: without one, the report says what kind it is.
+  let description = params.get("description");
+  if (description === undefined) {
+    const row = await findCategory(tx, city.id, { code });
+    if (!row || row.archivedAt) throw unknownCode();
+    const category = toServiceCategory(row);
+    description = translate(category.names, { locale: city.defaultLocale, cityDefault: city.defaultLocale }) ?? category.code;
+  }
+  try {
+    const result = await reportIssue(
+      principal,
+      {
+        categoryCode: code,
+        description,
+        latitude: latitude ?? null,
+        longitude: longitude ?? null,
+        address: address ?? null,
+        attributes: params.attributes(),
+        email: params.get("email") ?? null,
+        firstName: params.get("first_name") ?? null,
+        lastName: params.get("last_name") ?? null,
+        phone: params.get("phone") ?? null,
+        mediaUrl: params.get("media_url") ?? null,
+        locale: isSupportedLocale(language.locale) ? language.locale : null,
+        // A machine client cannot be asked "is it this one?": staff merge duplicates later.
+        confirmNotDuplicate: true,
+      },
+      // Read already in this unit of work: the city's settings and the city itself.
+      { tenantId: city.id, database: options.database, requestId: options.requestId, source: "open311", settings: options.settings, city, receipt: true },
+    );
+    if (result.kind !== "created") throw new Error("reportIssue answered duplicates despite confirmNotDuplicate.");
+    return { service_request_id: result.trackingId, service_notice: null, account_id: null };
+  } catch (error) {
+    // The one category check is the service's: an unknown or archived code is Open311's 404.
+    if (error instanceof ValidationFailed && error.fields.categoryCode) throw unknownCode();
+    throw error;
+  }
 }
 
 // --- Reading ---------------------------------------------------------------------------------

@@ -141,7 +141,7 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
   }
 
   async function postRequest(call: Call): Promise<void> {
-    const answer = await inCity(call, async (tx) => {
+    const answer = await inCity(call, async (tx, settings) => {
       const check = await checkOpen311ApiKey(tx, { tenantId: call.city.id, apiKey: call.params.get("api_key"), database });
       if (!check.ok) {
         throw forbidden(
@@ -151,7 +151,7 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
         );
       }
       await consume(perKey, `${call.city.id}/${check.principal.clientId}`);
-      return createOpen311Request(tx, { principal: check.principal, params: call.params, city: call.city, language: call.language, requestId: call.requestId, database });
+      return createOpen311Request(tx, { principal: check.principal, params: call.params, city: call.city, settings, language: call.language, requestId: call.requestId, database });
     });
     send(call, 200, renderList(call.format, "service_requests", "request", [answer]));
   }

@@ -294,7 +294,7 @@ export async function sendReport(args: ActionFunctionArgs) {
         { headers: NO_STORE },
       );
     }
-    return redirect(`${page.servicePath}/requests/${result.request.trackingId}?reported=1`, { status: 303, headers: NO_STORE });
+    return redirect(`${page.servicePath}/requests/${result.trackingId}?reported=1`, { status: 303, headers: NO_STORE });
   } catch (error) {
     if (error instanceof ValidationFailed) {
       const categories = await listServiceCategories(page.principal, {}, page.service);

@@ -63,7 +63,7 @@ export function forbidden(): Response {
  */
 export async function staffPage(
   args: RouteArgs,
-  permission: "reporting.triage" | "reporting.configure",
+  permission: "reporting.triage" | "reporting.configure" | "api_clients.manage",
 ): Promise<ReportingPage & { staff: CityPrincipal }> {
   const page = await reportingPage(args);
   try {
