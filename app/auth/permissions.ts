@@ -61,6 +61,26 @@ const registry = new Map<string, Permission>();
 const byRoles = new Map<string, readonly string[]>();
 const byScopes = new Map<string, readonly string[]>();
 
+/**
+ * Definitions made on first use: the plugin catalogue hands in how to define its plugins'
+ * permissions when it loads (it cannot run that at import time: plugin modules import services
+ * that import the catalogue back). Every read of the registry runs it first.
+ */
+let deferred: (() => void) | null = null;
+
+export function definePermissionsOnFirstUse(define: () => void): void {
+  deferred = define;
+}
+
+function defined(): Map<string, Permission> {
+  if (deferred) {
+    const define = deferred;
+    deferred = null;
+    define();
+  }
+  return registry;
+}
+
 function checkSpec(owner: string, spec: PermissionSpec, seen: Set<string>): Permission {
   const where = `Permission ${JSON.stringify(spec?.id)} of ${owner}`;
   if (typeof spec?.id !== "string" || !PERMISSION_ID.test(spec.id)) {
@@ -126,16 +146,17 @@ export const CORE_PERMISSIONS = definePermissions("core", [
 ]);
 
 export function getPermission(id: string): Permission | undefined {
-  return registry.get(id);
+  return defined().get(id);
 }
 
 /** Every permission, core first then in the order plugins defined them (the admin console lists them). */
 export function listPermissions(): readonly Permission[] {
-  return [...registry.values()];
+  return [...defined().values()];
 }
 
 /** The permissions a set of roles holds, sorted. */
 export function permissionsFor(roles: Iterable<Role>): readonly string[] {
+  defined();
   const held = new Set<Role>();
   for (const role of roles) {
     const included = INCLUDED_ROLES[role];
@@ -160,6 +181,7 @@ export function permissionsFor(roles: Iterable<Role>): readonly string[] {
  * Unknown scopes (openid, profile...) hold nothing.
  */
 export function permissionsForClientScopes(scopes: Iterable<string>): readonly string[] {
+  defined();
   const held = new Set<string>([...scopes].filter((scope) => (API_SCOPES as readonly string[]).includes(scope)));
   const key = [...held].sort().join(" ");
   let answer = byScopes.get(key);
@@ -214,7 +236,7 @@ export const ANONYMOUS: AnonymousPrincipal = Object.freeze({ kind: "anonymous" }
 
 // A misspelt permission would silently deny (or, in a negated check, allow): refuse it loudly.
 function known(permission: string): string {
-  if (!registry.has(permission)) throw new PermissionDefinitionError(`Unknown permission ${JSON.stringify(permission)}.`);
+  if (!defined().has(permission)) throw new PermissionDefinitionError(`Unknown permission ${JSON.stringify(permission)}.`);
   return permission;
 }
 

@@ -10,7 +10,7 @@ import { createApiClient, listApiClients } from "./api-clients.server";
 import { Forbidden, Unauthenticated } from "./errors";
 import { createIssuerDirectory } from "./issuers.server";
 import { grantRole, listMembers } from "./members.server";
-import { definePermissions } from "./permissions";
+import { definePermissions, permissionsFor } from "./permissions";
 import { auditActor, can, principalFromToken, requirePermission, type Principal } from "./principal.server";
 import { createTokenVerifier, type ExpectedIssuer, type TokenVerifier } from "./verify.server";
 
@@ -52,7 +52,9 @@ describe("residents", () => {
     const token = await identity.accessToken(paris.slug, { subject: "first-time-resident", email: "new@paris.test", name: "New" });
     const principal = await principalOf(token, { tenantId: paris.id });
     expect(principal).toMatchObject({ kind: "user", tenantId: paris.id, subject: "first-time-resident", roles: ["resident"] });
-    expect(principal.kind === "user" && principal.permissions).toEqual(["profile.edit_own"]);
+    // The core's resident permission, and those the catalogue's plugins grant residents (reporting an issue).
+    expect(principal.kind === "user" && principal.permissions).toEqual(permissionsFor(["resident"]));
+    expect(principal.kind === "user" && principal.permissions).toEqual(expect.arrayContaining(["profile.edit_own", "reporting.report"]));
     for (const permission of [...STAFF_ACTIONS, ...ADMIN_ACTIONS]) {
       expect(can(principal, permission), permission).toBe(false);
       expect(() => requirePermission(principal, permission)).toThrow(Forbidden);

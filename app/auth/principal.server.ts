@@ -20,7 +20,8 @@ import {
 } from "./permissions";
 import { signInUser } from "./users.server";
 import type { VerifiedToken } from "./verify.server";
-import { loadCatalogue } from "../plugins/catalogue.server";
+// Loaded for its plugins' permissions: every permission check then knows them (see there).
+import "../plugins/catalogue.server";
 
 export {
   ANONYMOUS,
@@ -69,8 +70,6 @@ export function userPrincipal(user: {
   memberships: readonly string[];
   realmRoles?: readonly string[];
 }): UserPrincipal {
-  // A principal holds every permission there is for its roles, the plugins' included.
-  loadCatalogue();
   const held = new Set<CityRole>(cityRolesFromRealmRoles(user.realmRoles ?? []));
   for (const role of user.memberships) if (isCityRole(role)) held.add(role);
   const roles = CITY_ROLES.filter((role) => held.has(role));
@@ -138,7 +137,6 @@ async function clientFromToken(tenantId: string, verified: VerifiedToken, databa
   const scopes = API_SCOPES.filter(
     (scope): scope is ApiScope => client.scopes.includes(scope) && verified.scopes.includes(scope),
   );
-  loadCatalogue();
   return {
     kind: "client",
     tenantId,
@@ -184,7 +182,6 @@ async function operatorFromToken(verified: VerifiedToken, database?: Database): 
     return created;
   }, database);
   if (!operator) return null;
-  loadCatalogue();
   return {
     kind: "operator",
     operatorId: operator.id,

@@ -3,7 +3,7 @@
 import semver from "semver";
 import packageJson from "../../package.json";
 import { PLUGINS } from "../../plugins/catalogue";
-import { definePermissions, type Permission } from "../auth/permissions";
+import { definePermissions, definePermissionsOnFirstUse, type Permission } from "../auth/permissions";
 import { SUPPORTED_LOCALES } from "../i18n/locales";
 import { ownKey, type Plugin, type PluginCategory } from "./sdk.server";
 
@@ -62,6 +62,9 @@ export function removeFromCatalogue(id: string): void {
 }
 
 let loaded = false;
+// Permission checks load the catalogue first, whatever was loaded before (an anonymous visitor's
+// first request builds no principal): the plugins' permissions are always known.
+definePermissionsOnFirstUse(() => loadCatalogue());
 
 /**
  * Fills the catalogue from plugins/catalogue.ts, once; every reader calls it first. Not at import
