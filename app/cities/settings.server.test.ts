@@ -233,6 +233,18 @@ describe("updateCitySettings", () => {
     );
   });
 
+  it("keeps a welcome text per enabled locale, refusing others and texts too long, and drops one whose locale goes", async () => {
+    expect((await validationOf(budapest, { welcome: { fr: "Bienvenue" } })).fields.welcome).toEqual(['"fr" is not an enabled locale (en)']);
+    expect((await validationOf(budapest, { welcome: { en: "x".repeat(2001) } })).fields.welcome).toEqual(["en: must be at most 2000 characters"]);
+    const saved = await updateCitySettings(adminOf(budapest), { welcome: { en: "  Welcome to the city.  ", de: "" }, enabledLocales: ["en", "de"], names: { en: "City", de: "Stadt" } }, { database });
+    // Trimmed; an empty text is no text.
+    expect(saved.settings.welcome).toEqual({ en: "Welcome to the city." });
+    const german = await updateCitySettings(adminOf(budapest), { welcome: { en: "Welcome", de: "Willkommen" } }, { database });
+    expect(german.changedFields).toEqual(["welcome"]);
+    const dropped = await updateCitySettings(adminOf(budapest), { enabledLocales: ["en"] }, { database });
+    expect(dropped.settings.welcome).toEqual({ en: "Welcome" });
+  });
+
   it("refuses unsupported, repeated or no locales, and fields that are not settings", async () => {
     expect((await validationOf(paris, { enabledLocales: [] })).fields.enabledLocales).toEqual(["must list at least one locale"]);
     expect((await validationOf(paris, { enabledLocales: ["en", "en"] })).fields.enabledLocales).toEqual(['"en" is listed twice']);

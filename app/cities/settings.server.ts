@@ -26,6 +26,8 @@ export type CitySettings = {
   enabledLocales: string[];
   timeZone: string;
   branding: CityBranding;
+  /** The welcome text on the portal's home, per locale (city-written; may be empty). */
+  welcome: Record<string, string>;
   updatedAt: Date;
 };
 
@@ -40,9 +42,11 @@ export type CitySettingsInput = {
   defaultLocale?: string | null;
   timeZone?: string | null;
   branding?: { primaryColor?: string | null; accentColor?: string | null; logoUrl?: string | null } | null;
+  /** Replaces the whole set; an empty text removes that locale's. */
+  welcome?: Record<string, string> | null;
 };
 
-export type SettingsField = "names" | "enabledLocales" | "defaultLocale" | "timeZone" | "branding";
+export type SettingsField = "names" | "enabledLocales" | "defaultLocale" | "timeZone" | "branding" | "welcome";
 
 export type CitySettingsChange = {
   settings: CitySettings;
@@ -67,6 +71,7 @@ const COLUMNS = {
   enabledLocales: true,
   timeZone: true,
   branding: true,
+  welcome: true,
   identityRealm: true,
   updatedAt: true,
 } as const;
@@ -92,6 +97,7 @@ function settingsOf(row: Row): CitySettings {
     enabledLocales: [...row.enabledLocales],
     timeZone: row.timeZone,
     branding: cityBranding(row.branding),
+    welcome: namesOf(row.welcome),
     updatedAt: row.updatedAt,
   };
 }
@@ -147,6 +153,29 @@ const namesSchema = z
     return checked;
   });
 
+const WELCOME_MAX = 2000;
+
+const welcomeSchema = z
+  .record(z.string(), z.unknown(), { error: "must map locales to the welcome text in each" })
+  .transform((texts, ctx) => {
+    const checked: Record<string, string> = {};
+    for (const [locale, value] of Object.entries(texts)) {
+      const key = localeSchema.safeParse(locale);
+      if (!key.success) {
+        ctx.addIssue({ code: "custom", message: firstMessage(key.error.issues) });
+        continue;
+      }
+      if (typeof value !== "string") {
+        ctx.addIssue({ code: "custom", message: `${locale}: must be text` });
+        continue;
+      }
+      const text = value.trim();
+      if (text.length > WELCOME_MAX) ctx.addIssue({ code: "custom", message: `${locale}: must be at most ${WELCOME_MAX} characters` });
+      else if (text !== "") checked[locale] = text;
+    }
+    return checked;
+  });
+
 const enabledLocalesSchema = z
   .array(localeSchema, { error: "must be a list of locales" })
   .min(1, { error: "must list at least one locale" })
@@ -181,6 +210,7 @@ const settingsSchema = z.strictObject({
   defaultLocale: localeSchema.nullish(),
   timeZone: timeZoneSchema.nullish(),
   branding: brandingSchema.nullish(),
+  welcome: welcomeSchema.nullish(),
 });
 
 type Parsed = z.output<typeof settingsSchema>;
@@ -199,12 +229,15 @@ function merge(current: CitySettings, input: Parsed): Values {
   if (input.branding?.primaryColor) branding.primaryColor = input.branding.primaryColor;
   if (input.branding?.accentColor) branding.accentColor = input.branding.accentColor;
   if (input.branding && input.branding.logoUrl !== undefined) branding.logoUrl = input.branding.logoUrl;
+  // Like names: a text of a locale no longer offered goes with it.
+  const welcome = input.welcome ?? Object.fromEntries(Object.entries(current.welcome).filter(([locale]) => enabledLocales.includes(locale)));
   return {
     names,
     enabledLocales,
     defaultLocale: input.defaultLocale ?? current.defaultLocale,
     timeZone: input.timeZone ?? current.timeZone,
     branding,
+    welcome,
   };
 }
 
@@ -220,6 +253,11 @@ function crossFieldProblems(wanted: Values, input: Parsed): Record<string, strin
   if (input.names) {
     for (const locale of Object.keys(input.names)) {
       if (!wanted.enabledLocales.includes(locale)) add("names", `"${locale}" is not an enabled locale (${enabled})`);
+    }
+  }
+  if (input.welcome) {
+    for (const locale of Object.keys(input.welcome)) {
+      if (!wanted.enabledLocales.includes(locale)) add("welcome", `"${locale}" is not an enabled locale (${enabled})`);
     }
   }
   if (!wanted.names[wanted.defaultLocale]) {
@@ -247,7 +285,7 @@ function canonical(value: unknown): string {
   );
 }
 
-const FIELDS: readonly SettingsField[] = ["names", "enabledLocales", "defaultLocale", "timeZone", "branding"];
+const FIELDS: readonly SettingsField[] = ["names", "enabledLocales", "defaultLocale", "timeZone", "branding", "welcome"];
 
 /** The branding column as city files write it: no logoUrl key when there is no logo. */
 function brandingColumn({ primaryColor, accentColor, logoUrl }: CityBranding): Prisma.InputJsonObject {
@@ -289,6 +327,7 @@ export async function updateCitySettings(
         ...(changedFields.includes("defaultLocale") && { defaultLocale: wanted.defaultLocale }),
         ...(changedFields.includes("timeZone") && { timeZone: wanted.timeZone }),
         ...(changedFields.includes("branding") && { branding: brandingColumn(wanted.branding) }),
+        ...(changedFields.includes("welcome") && { welcome: wanted.welcome }),
       };
       const updatedAt = new Date();
       await tx.city.updateMany({ where: { id: tenantId }, data: { ...columns, updatedAt } });

@@ -53,6 +53,12 @@ export const City = builder.prismaNode("City", {
         return names[context.locale] ?? names[city.defaultLocale] ?? Object.values(names)[0] ?? city.slug;
       },
     }),
+    welcome: t.field({
+      type: TranslatedText,
+      description: "The city's welcome text on its portal, in the languages it wrote it in.",
+      select: { welcome: true, defaultLocale: true },
+      resolve: (city) => translated(city.welcome as Record<string, string>, city.defaultLocale),
+    }),
     status: t.field({ type: CityStatus, resolve: (city) => city.status }),
     defaultLocale: t.exposeString("defaultLocale"),
     enabledLocales: t.exposeStringList("enabledLocales"),

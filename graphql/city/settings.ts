@@ -25,6 +25,7 @@ const CitySettingsInput = builder.inputType("CitySettingsInput", {
     defaultLocale: t.string({ required: false }),
     timeZone: t.string({ required: false, description: "IANA time zone, e.g. Europe/Paris." }),
     branding: t.field({ type: BrandingInput, required: false }),
+    welcome: t.field({ type: [TranslationInput], required: false, description: "The portal's welcome text per language; replaces the whole set." }),
   }),
 });
 
@@ -57,7 +58,7 @@ builder.mutationField("updateCitySettings", (t) =>
       atomically(context, () =>
         updateCitySettings(
           context.principal,
-          { ...input, names: translationsOf(input.names) },
+          { ...input, names: translationsOf(input.names), welcome: translationsOf(input.welcome) },
           // The realm (names and languages on its sign-in pages) is updated once this commits.
           { ...context.service, identity: { backend: context.identity.backend } },
         ),

@@ -10,6 +10,12 @@ import { notFound, requireCity } from "~/tenancy/guard.server";
 import { listActiveCities } from "~/tenancy/resolve.server";
 import { enabledServices } from "~/plugins/catalogue.server";
 import { installationsOf } from "~/plugins/enablement.server";
+import { withTenant } from "~/db/database.server";
+
+function textsOf(column: unknown): Record<string, string> {
+  if (!column || typeof column !== "object") return {};
+  return Object.fromEntries(Object.entries(column).filter((entry): entry is [string, string] => typeof entry[1] === "string" && entry[1] !== ""));
+}
 
 export type PlatformHome = {
   kind: "platform";
@@ -23,6 +29,8 @@ export type CityHome = {
   city: { slug: string; name: string; nameLocale: string };
   /** The languages the city offers that Civitas ships, each named in itself. */
   languages: { locale: string; name: string }[];
+  /** The city's own welcome text, in the page's language or the nearest it wrote (null: the standard one). */
+  welcome: { text: string; locale: string } | null;
   /** The catalogue services the city has enabled, named in the page's language. */
   services: { id: string; name: string; description: string; href: string }[];
 };
@@ -49,12 +57,17 @@ export async function homePage({ request, context, params }: HomeArgs): Promise<
 
   const { city, basePath } = requireCity(context, params);
   const name = pickTranslation(city.names, locale, city.defaultLocale) ?? { text: city.slug, locale: "" };
-  const installations = (await installationsOf(city.id)).filter((installation) => installation.enabled);
+  // One unit of work for what the cached city does not carry: its welcome text and services.
+  const { welcome, installations } = await withTenant(city.id, async (tx) => ({
+    welcome: (await tx.city.findFirst({ where: { id: city.id }, select: { welcome: true } }))?.welcome,
+    installations: (await installationsOf(city.id)).filter((installation) => installation.enabled),
+  }));
   return {
     kind: "city",
     title: t("home.welcome", { city: name.text }),
     city: { slug: city.slug, name: name.text, nameLocale: name.locale },
     languages: city.enabledLocales.filter(isSupportedLocale).map((code) => ({ locale: code, name: LOCALE_NAMES[code] })),
+    welcome: pickTranslation(textsOf(welcome), locale, city.defaultLocale),
     services: enabledServices(installations).map((service) => ({
       id: service.id,
       name: service.names[locale] ?? service.id,

@@ -43,9 +43,25 @@ describe("a city's home", () => {
         { locale: "en", name: "English" },
         { locale: "ar", name: "العربية" },
       ],
-      // Nothing installed yet: the page says so (empty state).
+      // No welcome text written: the standard one shows. Nothing installed yet: the page says so.
+      welcome: null,
       services: [],
     });
+  });
+
+  it("shows the city's own welcome text in the visitor's language, or the nearest one it wrote", async () => {
+    await withPlatformAdmin((tx) => tx.city.update({ where: { slug: "ville" }, data: { welcome: { fr: "Bienvenue sur le portail de la Ville.", en: "Welcome to Seaside's portal." } } }));
+    try {
+      const french = await loader(await loaderArgs(resolver, "http://ville.localhost:3000/"));
+      expect(french.kind === "city" && french.welcome).toEqual({ text: "Bienvenue sur le portail de la Ville.", locale: "fr" });
+      const english = await loader(await loaderArgs(resolver, "http://ville.localhost:3000/", { headers: { "Accept-Language": "en" } }));
+      expect(english.kind === "city" && english.welcome).toEqual({ text: "Welcome to Seaside's portal.", locale: "en" });
+      // Arabic is offered but has no text: the city's default language's stands in.
+      const arabic = await loader(await loaderArgs(resolver, "http://ville.localhost:3000/", { headers: { "Accept-Language": "ar" } }));
+      expect(arabic.kind === "city" && arabic.welcome).toEqual({ text: "Bienvenue sur le portail de la Ville.", locale: "fr" });
+    } finally {
+      await withPlatformAdmin((tx) => tx.city.update({ where: { slug: "ville" }, data: { welcome: {} } }));
+    }
   });
 
   it("lists the services the city has enabled, in the page's language, linking to their pages", async () => {

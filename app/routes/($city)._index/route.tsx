@@ -43,7 +43,13 @@ function CityHomePage({ page }: { page: CityHome }) {
   return (
     <div className="prose">
       <h1>{t("home.welcome", { city: page.city.name })}</h1>
-      <p className="lead">{t("home.intro", { city: page.city.name })}</p>
+      {page.welcome ? (
+        <p className="lead welcome" lang={page.welcome.locale}>
+          {page.welcome.text}
+        </p>
+      ) : (
+        <p className="lead">{t("home.intro", { city: page.city.name })}</p>
+      )}
       <section aria-labelledby="services-heading">
         <h2 id="services-heading">{t("home.services.heading")}</h2>
         {page.services.length === 0 ? (

@@ -122,6 +122,7 @@ describe("who may open the settings", () => {
     const page = await bodyOf(response);
     expect(page.settings).toEqual({
       names: { fr: "Ville", en: "Town" },
+      welcome: {},
       enabledLocales: ["fr", "en"],
       defaultLocale: "fr",
       timeZone: "Europe/Paris",
@@ -200,6 +201,29 @@ describe("saving the settings", () => {
     // Saving the same again changes nothing and says so.
     const again = await post(cookie, { ...valid, "name.de": "Stadt", enabledLocales: ["fr", "en", "de"], defaultLocale: "en", timeZone: "Europe/Budapest", primaryColor: "#0b3d2e" });
     expect(again.headers.get("Location")).toBe("/ville/admin/settings?saved=unchanged");
+  });
+});
+
+describe("the welcome text", () => {
+  it("saves one per language the city offers, and refuses one too long without saving anything", async () => {
+    const { cookie } = await admin();
+    const current = await bodyOf(await get(cookie));
+    const form = {
+      ...valid,
+      ...Object.fromEntries(Object.entries(current.settings.names as Record<string, string>).map(([locale, name]) => [`name.${locale}`, name])),
+      enabledLocales: current.settings.enabledLocales as string[],
+      defaultLocale: current.settings.defaultLocale as string,
+      timeZone: current.settings.timeZone as string,
+      primaryColor: current.settings.primaryColor as string,
+    };
+    const tooLong = await post(cookie, { ...form, [`welcome.${form.defaultLocale}`]: "x".repeat(2001) });
+    expect(tooLong.status).toBe(400);
+    expect(await tooLong.json()).toMatchObject({ errors: { [`welcome-${form.defaultLocale}`]: { key: "admin:settings.errors.welcomeTooLong" } } });
+    expect(await withPlatformAdmin((tx) => tx.city.findUniqueOrThrow({ where: { id: villeId }, select: { welcome: true } }))).toEqual({ welcome: {} });
+
+    const saved = await post(cookie, { ...form, [`welcome.${form.defaultLocale}`]: "Bienvenue !\nLe portail de la ville." });
+    expect(saved.status).toBe(303);
+    expect((await bodyOf(await get(cookie))).settings.welcome).toEqual({ [form.defaultLocale]: "Bienvenue !\nLe portail de la ville." });
   });
 });
 

@@ -82,6 +82,38 @@ export default function SettingsRoute() {
           ))}
         </section>
 
+        <section aria-labelledby="welcome-heading">
+          <h2 id="welcome-heading">{t("settings.welcome.heading")}</h2>
+          <p className="hint">{t("settings.welcome.hint")}</p>
+          {enabled.map((locale) => {
+            const error = message(settingsErrors[`welcome-${locale}`]);
+            return (
+              <div key={locale} className={error ? "field field--error" : "field"}>
+                <label className="field__label" htmlFor={`welcome-${locale}`}>
+                  {t("settings.welcome.label", { language: LOCALE_NAMES[locale as Locale] ?? locale })}
+                </label>
+                {error ? (
+                  <p className="field-error" id={`welcome-${locale}-error`}>
+                    {error}
+                  </p>
+                ) : null}
+                <textarea
+                  className="input"
+                  id={`welcome-${locale}`}
+                  name={`welcome.${locale}`}
+                  lang={locale}
+                  dir="auto"
+                  rows={4}
+                  maxLength={2000}
+                  defaultValue={values.welcome[locale] ?? ""}
+                  aria-invalid={error ? true : undefined}
+                  aria-describedby={error ? `welcome-${locale}-error` : undefined}
+                />
+              </div>
+            );
+          })}
+        </section>
+
         <section aria-labelledby="languages-heading">
           <h2 id="languages-heading">{t("settings.languages.heading")}</h2>
           <CheckboxGroup

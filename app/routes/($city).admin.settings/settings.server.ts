@@ -26,6 +26,7 @@ type Args = { request: Request; context: AppLoadContext; params: { city?: string
 const NO_STORE = { "Cache-Control": "no-store" };
 const PERMISSION = "city.settings.update";
 const MAX_NAME = 100;
+const MAX_WELCOME = 2000;
 const COLOUR = /^#[0-9a-f]{6}$/i;
 
 /** The messages, spelt out for the translation check. */
@@ -38,6 +39,7 @@ const ERRORS = {
   colour: "admin:settings.errors.colour",
   contrast: "admin:settings.errors.contrast",
   invalid: "admin:settings.errors.invalid",
+  welcomeTooLong: "admin:settings.errors.welcomeTooLong",
 } as const;
 
 const LOGO_ERRORS: Record<LogoProblem | "notMultipart", string> = {
@@ -52,6 +54,7 @@ export type FieldError = { key: string; params?: Record<string, string | number>
 
 export type SettingsValues = {
   names: Record<string, string>;
+  welcome: Record<string, string>;
   enabledLocales: string[];
   defaultLocale: string;
   timeZone: string;
@@ -85,6 +88,7 @@ export async function settingsPage(args: Args) {
       basePath,
       settings: {
         names: settings.names,
+        welcome: settings.welcome,
         enabledLocales: settings.enabledLocales,
         defaultLocale: settings.defaultLocale,
         timeZone: settings.timeZone,
@@ -110,12 +114,16 @@ function readSettings(form: FormData, current: string[]): SettingsValues {
     ...SUPPORTED_LOCALES.filter((locale) => checked.includes(locale) && !current.includes(locale)),
   ];
   const names: Record<string, string> = {};
+  const welcome: Record<string, string> = {};
   for (const locale of SUPPORTED_LOCALES) {
     const value = String(form.get(`name.${locale}`) ?? "").trim();
     if (value !== "") names[locale] = value;
+    const text = String(form.get(`welcome.${locale}`) ?? "").trim();
+    if (text !== "") welcome[locale] = text;
   }
   return {
     names,
+    welcome,
     enabledLocales,
     defaultLocale: String(form.get("defaultLocale") ?? ""),
     timeZone: String(form.get("timeZone") ?? ""),
@@ -129,6 +137,7 @@ function checkSettings(values: SettingsValues): Record<string, FieldError> {
   const errors: Record<string, FieldError> = {};
   for (const locale of values.enabledLocales) {
     if ((values.names[locale]?.length ?? 0) > MAX_NAME) errors[`name-${locale}`] = { key: ERRORS.nameTooLong, params: { max: MAX_NAME } };
+    if ((values.welcome[locale]?.length ?? 0) > MAX_WELCOME) errors[`welcome-${locale}`] = { key: ERRORS.welcomeTooLong, params: { max: MAX_WELCOME } };
   }
   if (values.enabledLocales.length === 0) errors.locales = { key: ERRORS.localesEmpty };
   else if (!isSupportedLocale(values.defaultLocale) || !values.enabledLocales.includes(values.defaultLocale)) {
@@ -156,6 +165,7 @@ function serviceErrors(error: ValidationFailed, values: SettingsValues): Record<
     defaultLocale: "default-locale",
     timeZone: "time-zone",
     branding: "primary-color",
+    welcome: `welcome-${values.defaultLocale}`,
   };
   const errors: Record<string, FieldError> = {};
   for (const field of Object.keys(error.fields)) errors[fieldOf[field] ?? "locales"] = { key: ERRORS.invalid };
@@ -216,6 +226,7 @@ export async function saveSettings(args: Args) {
 
   const input: CitySettingsInput = {
     names: Object.fromEntries(values.enabledLocales.filter((locale) => values.names[locale]).map((locale) => [locale, values.names[locale] ?? ""])),
+    welcome: Object.fromEntries(values.enabledLocales.filter((locale) => values.welcome[locale]).map((locale) => [locale, values.welcome[locale] ?? ""])),
     enabledLocales: values.enabledLocales,
     defaultLocale: values.defaultLocale,
     timeZone: values.timeZone,
