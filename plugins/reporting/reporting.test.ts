@@ -23,7 +23,7 @@ import {
 } from "./requests.server";
 import { readSettings } from "./settings.server";
 import { ensureReportingInCatalogue, personOf, runReporting, type Person } from "./test-support";
-import { addInternalNote, assignServiceRequest, changeServiceRequestStatus, postPublicUpdate, serviceRequestHistory } from "./triage.server";
+import { addInternalNote, assignableStaff, assignServiceRequest, changeServiceRequestStatus, postPublicUpdate, serviceRequestHistory } from "./triage.server";
 
 ensureReportingInCatalogue();
 
@@ -277,6 +277,18 @@ describe("triage", () => {
     await expect(assignServiceRequest(parisStaff, { trackingId: request.trackingId, assigneeUserId: parisResident.userId }, at(paris))).rejects.toMatchObject({ fields: { assigneeUserId: ["is not a staff member of this city"] } });
     await expect(addInternalNote(parisResident, { trackingId: request.trackingId, body: "Me too" }, at(paris))).rejects.toMatchObject({ code: "FORBIDDEN" });
     await expect(addInternalNote(parisStaff, { trackingId: request.trackingId, body: "  " }, at(paris))).rejects.toMatchObject({ fields: { body: ["write the note"] } });
+  });
+
+  it("offers as assignees the city's staff by membership or by their identity provider's roles, never residents", async () => {
+    const request = await created(ANONYMOUS, pothole({ ...north(71_000) }));
+    // Staff whose role comes from the realm (city-staff at their last sign-in), with no membership.
+    const realmStaff = await personOf(database, paris);
+    await withPlatformAdmin((tx) => tx.user.update({ where: { tenantId_id: { tenantId: paris.id, id: realmStaff.userId } }, data: { providerRoles: ["staff"] } }), database);
+    const offered = (await assignableStaff(parisStaff, at(paris))).map((person) => person.userId);
+    expect(offered).toEqual(expect.arrayContaining([parisStaff.userId, realmStaff.userId]));
+    expect(offered).not.toContain(parisResident.userId);
+    await assignServiceRequest(parisStaff, { trackingId: request.trackingId, assigneeUserId: realmStaff.userId }, at(paris));
+    expect((await getServiceRequest(parisStaff, { trackingId: request.trackingId }, at(paris))).assigneeUserId).toBe(realmStaff.userId);
   });
 
   it("lists requests with filters, in pages, assignee and text search for staff only", async () => {

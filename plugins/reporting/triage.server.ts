@@ -7,7 +7,7 @@ import { recordAudit } from "../../app/audit/audit.server";
 import { Conflict, NotFound, ValidationFailed, parseInput } from "../../app/auth/errors";
 import { requireCityPermission, type Principal } from "../../app/auth/permissions";
 import { auditActor, type ServiceContext } from "../../app/auth/principal.server";
-import { UUID_PATTERN, withTenant } from "../../app/db/database.server";
+import { UUID_PATTERN, withTenant, type Tx } from "../../app/db/database.server";
 import type { ReportingEvent } from "../../app/db/generated/client.ts";
 import { readerCity } from "./categories.server";
 import { queueNotifications } from "./notifications.server";
@@ -72,7 +72,7 @@ export async function assignServiceRequest(
       const request = await findRequest(tx, tenantId, trackingId);
       if (!request) throw new NotFound("service request");
       if (assignee) {
-        const member = await tx.membership.findFirst({ where: { tenantId, userId: assignee, role: { in: ["staff", "admin"] } }, select: { userId: true } });
+        const [member] = UUID_PATTERN.test(assignee) ? await staffUserIds(tx, tenantId, assignee) : [];
         if (!member) throw new ValidationFailed({ assigneeUserId: ["is not a staff member of this city"] });
       }
       if (request.assigneeUserId === assignee) return request;
@@ -262,15 +262,29 @@ export async function serviceRequestHistory(principal: Principal, input: { track
 }
 
 /** Staff members of the city a request can be assigned to (people with staff or admin). */
+/**
+ * People who may be assigned a request: staff or admins of the city, by a membership granted in
+ * Civitas or by the roles their identity provider gave them at their last sign-in. (SQL: the
+ * embedded database's driver cannot compare an enum array through Prisma's filters.)
+ */
+async function staffUserIds(tx: Tx, tenantId: string, only?: string): Promise<string[]> {
+  const rows = await tx.$queryRaw<{ id: string }[]>`
+    SELECT u.id::text AS id FROM users u
+     WHERE u.tenant_id = ${tenantId}::uuid
+       AND (${only ?? null}::text IS NULL OR u.id = ${only ?? null}::uuid)
+       AND (u.provider_roles && ARRAY['staff', 'admin']::member_role[]
+            OR EXISTS (SELECT 1 FROM memberships m WHERE m.tenant_id = u.tenant_id AND m.user_id = u.id AND m.role IN ('staff', 'admin')))`;
+  return rows.map((row) => row.id);
+}
+
 export async function assignableStaff(principal: Principal, context: ServiceContext = {}): Promise<{ userId: string; displayName: string | null; email: string | null }[]> {
   const { tenantId } = staffOf(principal, context);
   await reportingSettings(tenantId, context.database);
   return withTenant(
     tenantId,
     async (tx) => {
-      const members = await tx.membership.findMany({ where: { tenantId, role: { in: ["staff", "admin"] } }, select: { userId: true }, distinct: ["userId"] });
       const users = await tx.user.findMany({
-        where: { tenantId, id: { in: members.map((member) => member.userId) } },
+        where: { tenantId, id: { in: await staffUserIds(tx, tenantId) } },
         select: { id: true, displayName: true, email: true },
         orderBy: [{ displayName: "asc" }, { email: "asc" }],
       });
