@@ -10,7 +10,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 process.chdir(root);
 
 const OUTPUTS = ["build/index.js", "build/server.js", "public/build"];
-const SOURCES = ["app", "locales", "server.ts", "remix.config.js", "tsconfig.json", "package.json", "scripts/build-server.mjs"];
+const SOURCES = ["app", "graphql", "plugins", "locales", "server.ts", "remix.config.js", "tsconfig.json", "package.json", "scripts/build-server.mjs"];
 const IGNORED = /(^|\/)(node_modules|\.cache)(\/|$)|\.test\.[jt]sx?$/;
 
 function newestMtime(target) {
