@@ -43,6 +43,27 @@ export type PluginSettings = {
   migrations?: readonly SettingsMigration[];
 };
 
+/** What a resident's "my account" page shows of a service: their reports, their bookings. */
+export type AccountSection = {
+  title: string;
+  /** Shown when `items` is empty. */
+  empty: string;
+  items: readonly { label: string; detail: string; href: string }[];
+  /** A link to everything, when `items` shows only the latest. */
+  more?: { label: string; href: string };
+};
+
+export type AccountContext = {
+  tenantId: string;
+  userId: string;
+  locale: Locale;
+  cityDefaultLocale: string;
+  timeZone: string;
+  /** The service's pages start here (`${basePath}/services/${id}`). */
+  servicePath: string;
+  database?: Database;
+};
+
 /**
  * A job runs outside any transaction (it may send mail): it opens its own units of work, and
  * must be safe when two instances run it at once (claim rows with FOR UPDATE SKIP LOCKED).
@@ -106,6 +127,8 @@ export type PluginManifest = {
   install?: (context: PluginCityContext) => Promise<void>;
   purge?: (context: Omit<PluginCityContext, "settings">) => Promise<void>;
   jobs?: readonly PluginJob[];
+  /** The resident's own items of this service on "my account" (lazily loaded by the manifest). */
+  account?: (context: AccountContext) => Promise<AccountSection>;
   /**
    * Demo data for evaluation instances (never production unless asked for), run once the plugin
    * is installed in a demo city (tenants/demo/services.yaml): e.g. Open311's demo API client.

@@ -67,6 +67,7 @@ export default definePlugin({
     { path: "staff/dashboard", title: "reporting:staff.dashboard.title" },
     { path: "staff/categories", title: "reporting:staff.categories.title" },
   ],
+  account: async (context) => (await import("./account.server")).accountSection(context),
   demo: async ({ tenantId, slug, database, log }) => {
     const { ensureDemoOpen311Client } = await import("./open311/demo.server");
     if (await ensureDemoOpen311Client({ tenantId, slug, database })) log(`open311: ${slug}'s demo api_key is ${slug}-open311-demo.demo (README)`);

@@ -8,7 +8,7 @@ import { recordAudit, type AuditActor } from "../../app/audit/audit.server";
 import { Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed, parseInput } from "../../app/auth/errors";
 import { can, requireCityPermission, type Principal } from "../../app/auth/permissions";
 import { auditActor, type ServiceContext } from "../../app/auth/principal.server";
-import { UUID_PATTERN, withTenant, type Tx } from "../../app/db/database.server";
+import { UUID_PATTERN, withTenant, type Database, type Tx } from "../../app/db/database.server";
 import type { Prisma, ReportingRequest } from "../../app/db/generated/client.ts";
 import { readTimeCursor, timeCursor, pageOf, DEFAULT_PAGE_SIZE, pageSize, cursorArgument } from "../../app/db/pages.server";
 import { SUPPORTED_LOCALES } from "../../app/i18n/locales";
@@ -153,6 +153,37 @@ export function normaliseTrackingId(text: string): string | null {
 }
 
 /** The request's page on the portal, under the city's path (pages/requests.$trackingId). */
+/**
+ * A resident's own requests, newest first: those they reported signed in, and those they follow.
+ * For "my account"; `limit` of the latest, and whether there are more.
+ */
+export async function myServiceRequests(
+  options: { tenantId: string; userId: string; limit: number; database?: Database },
+): Promise<{ requests: { trackingId: string; status: RequestStatus; createdAt: Date; categoryNames: Translated; reported: boolean }[]; more: boolean }> {
+  const { tenantId, userId, limit } = options;
+  const rows = await withTenant(
+    tenantId,
+    (tx) =>
+      tx.reportingRequest.findMany({
+        where: { tenantId, OR: [{ reporterUserId: userId }, { followers: { some: { userId } } }] },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: limit + 1,
+        select: { trackingId: true, status: true, createdAt: true, reporterUserId: true, category: { select: { names: true } } },
+      }),
+    options.database,
+  );
+  return {
+    requests: rows.slice(0, limit).map((row) => ({
+      trackingId: row.trackingId,
+      status: row.status,
+      createdAt: row.createdAt,
+      categoryNames: (row.category.names ?? {}) as Translated,
+      reported: row.reporterUserId === userId,
+    })),
+    more: rows.length > limit,
+  };
+}
+
 export const trackingPath = (trackingId: string): string => `/services/reporting/requests/${encodeURIComponent(trackingId)}`;
 
 /** Where a photo's bytes are served (pages/photos.$photoId). */

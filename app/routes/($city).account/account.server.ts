@@ -12,6 +12,9 @@ import { languageCookie, translator } from "~/i18n/i18n.server";
 import type { Locale } from "~/i18n/locales";
 import { pageLocale, siteLocales, siteName } from "~/site.server";
 import { notFound } from "~/tenancy/guard.server";
+import { allPlugins } from "~/plugins/catalogue.server";
+import { enabledPluginIds } from "~/plugins/enablement.server";
+import type { AccountSection } from "~/plugins/sdk.server";
 
 type AccountArgs = { request: Request; context: AppLoadContext; params: { city?: string } };
 
@@ -40,10 +43,35 @@ async function signedInResident({ request, context, params }: AccountArgs) {
   return { principal, tenantId: scope.tenantId, basePath: scope.basePath };
 }
 
+/** What each service the city runs shows the resident of their own (their reports, bookings). */
+async function accountSections(
+  context: AccountArgs["context"],
+  who: { tenantId: string; userId: string; basePath: string },
+  locale: Locale,
+): Promise<AccountSection[]> {
+  const city = context.tenant.kind === "city" ? context.tenant.city : null;
+  if (!city) return [];
+  const running = await enabledPluginIds(who.tenantId);
+  const plugins = allPlugins().filter((plugin) => plugin.account && running.has(plugin.id));
+  return Promise.all(
+    plugins.map((plugin) =>
+      plugin.account!({
+        tenantId: who.tenantId,
+        userId: who.userId,
+        locale,
+        cityDefaultLocale: city.defaultLocale,
+        timeZone: city.timeZone,
+        servicePath: `${who.basePath}/services/${plugin.id}`,
+      }),
+    ),
+  );
+}
+
 export async function accountPage(args: AccountArgs) {
-  const { principal, tenantId } = await signedInResident(args);
+  const { principal, tenantId, basePath } = await signedInResident(args);
   const { request, context } = args;
   const [profile, locale] = await Promise.all([ownProfile(principal, { tenantId }), pageLocale(request, context)]);
+  const sections = await accountSections(context, { tenantId, userId: principal.userId, basePath }, locale);
   const languages = siteLocales(context).available;
   const city = siteName(context, locale);
   return json(
@@ -59,6 +87,7 @@ export async function accountPage(args: AccountArgs) {
       languages,
       maxDisplayName: MAX_DISPLAY_NAME,
       saved: new URL(request.url).searchParams.has("saved"),
+      sections,
     },
     { headers: NO_STORE },
   );

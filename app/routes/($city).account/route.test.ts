@@ -1,8 +1,9 @@
 // "My account": only for a resident signed in at this city (others are sent to sign in, with a
 // way back); the profile form saves name and language, refuses bad input field by field with
 // translated messages, and a session of one city is nobody at another.
+import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { withTenant } from "~/db/database.server";
+import { withPlatformAdmin, withTenant } from "~/db/database.server";
 import { setIdentity } from "~/identity/identity.server";
 import { languageCookie } from "~/i18n/i18n.server";
 import { createTenantResolver } from "~/tenancy/resolve.server";
@@ -67,7 +68,31 @@ describe("my account", () => {
       languages: ["fr", "en", "ar"],
       maxDisplayName: 100,
       saved: false,
+      // The city runs no service yet: nothing of theirs to show.
+      sections: [],
     });
+  });
+
+  it("shows the resident's own reports when the city runs reporting: filed, and followed", async () => {
+    const { userId, cookie } = await resident({ name: "Camille" });
+    await withPlatformAdmin(async (tx) => {
+      await tx.pluginInstallation.create({ data: { tenantId: villeId, pluginId: "reporting", version: "1.0.0", settings: {} } });
+      const categoryId = randomUUID();
+      await tx.reportingCategory.create({ data: { tenantId: villeId, id: categoryId, code: "pothole", names: { fr: "Nid-de-poule", en: "Pothole" } } });
+      const mine = { tenantId: villeId, categoryId, description: "x", address: "1 rue Haute", source: "portal", locale: "en" };
+      await tx.reportingRequest.create({ data: { ...mine, id: randomUUID(), trackingId: "AAAA-1111", reporterUserId: userId, createdAt: new Date("2026-11-02T10:00:00Z") } });
+      const followed = randomUUID();
+      await tx.reportingRequest.create({ data: { ...mine, id: followed, trackingId: "BBBB-2222", createdAt: new Date("2026-11-03T10:00:00Z") } });
+      await tx.reportingFollower.create({ data: { tenantId: villeId, id: randomUUID(), requestId: followed, userId } });
+      // Someone else's report is not theirs.
+      await tx.reportingRequest.create({ data: { ...mine, id: randomUUID(), trackingId: "CCCC-3333" } });
+    });
+    const page = (await (await loader(await loaderArgs(resolver, VILLE, { ...atVille, headers: { Cookie: cookie, "Accept-Language": "en" } }))).json()) as {
+      sections: { title: string; items: { label: string; detail: string; href: string }[] }[];
+    };
+    expect(page.sections).toHaveLength(1);
+    expect(page.sections[0]!.items.map((item) => item.href)).toEqual(["/ville/services/reporting/requests/BBBB-2222", "/ville/services/reporting/requests/AAAA-1111"]);
+    expect(page.sections[0]!.items[1]!.label).toContain("AAAA-1111");
   });
 
   it("saves name and language, and the browser remembers the language", async () => {

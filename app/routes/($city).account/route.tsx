@@ -1,6 +1,6 @@
 // /account (and /{slug}/account): "my account" of a city's resident: their name and language.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
+import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
 import { CSRF_FIELD } from "~/auth/csrf";
 import { ErrorSummary, SelectField, TextField, type FormError } from "~/components/form";
@@ -87,10 +87,35 @@ export default function AccountRoute() {
         </Form>
       </section>
 
-      <section aria-labelledby="activity-heading">
-        <h2 id="activity-heading">{t("activity.heading")}</h2>
-        <p className="empty-state">{t("activity.empty")}</p>
-      </section>
+      {page.sections.length === 0 ? (
+        <section aria-labelledby="activity-heading">
+          <h2 id="activity-heading">{t("activity.heading")}</h2>
+          <p className="empty-state">{t("activity.empty")}</p>
+        </section>
+      ) : (
+        page.sections.map((section, index) => (
+          <section key={section.title} aria-labelledby={`activity-${index}`}>
+            <h2 id={`activity-${index}`}>{section.title}</h2>
+            {section.items.length === 0 ? (
+              <p className="empty-state">{section.empty}</p>
+            ) : (
+              <ul className="activity-list">
+                {section.items.map((item) => (
+                  <li key={item.href}>
+                    <Link to={item.href}>{item.label}</Link>
+                    <p className="hint">{item.detail}</p>
+                  </li>
+                ))}
+              </ul>
+            )}
+            {section.more ? (
+              <p>
+                <Link to={section.more.href}>{section.more.label}</Link>
+              </p>
+            ) : null}
+          </section>
+        ))
+      )}
     </div>
   );
 }
