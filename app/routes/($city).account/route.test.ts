@@ -87,7 +87,7 @@ describe("my account", () => {
       // Someone else's report is not theirs.
       await tx.reportingRequest.create({ data: { ...mine, id: randomUUID(), trackingId: "CCCC-3333" } });
     });
-    const page = (await (await loader(await loaderArgs(resolver, VILLE, { ...atVille, headers: { Cookie: cookie, "Accept-Language": "en" } }))).json()) as {
+    const page = (await (await loader(await loaderArgs(resolver, VILLE, { ...atVille, headers: { Cookie: cookie, "Accept-Language": "en" } }))).json()) as unknown as {
       sections: { title: string; items: { label: string; detail: string; href: string }[] }[];
     };
     expect(page.sections).toHaveLength(1);
