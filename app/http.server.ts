@@ -14,6 +14,7 @@ import { carriesSessionCookie } from "./auth/web-session.server";
 import { identity, identityRoutes } from "./identity/identity.server";
 import { createLoadContext } from "./load-context.server";
 import { createGraphQLServer, graphqlRoutes, limitsFromEnv } from "../graphql/yoga";
+import { MULTIPART_FORM_LIMIT, URLENCODED_FORM_LIMIT } from "./http-limits";
 import { pluginEndpoints } from "./plugins/endpoints.server";
 import { normaliseHost } from "./tenancy/host.server";
 
@@ -78,6 +79,7 @@ export function remixHandler(build: ServerBuild): RequestHandler {
         pathname: req.path,
         requestId: String(res.locals.requestId),
         csrfSeed: String(res.locals.csrfSeed),
+        clientAddress: req.ip ?? req.socket.remoteAddress,
       }),
   });
 }
@@ -94,7 +96,8 @@ const assignRequestId: RequestHandler = (_req, res, next) => {
 
 morgan.token("id", (_req, res) => String((res as Response).locals.requestId ?? "-"));
 // Clients choose the URL: keep one line per request whatever they send.
-morgan.token("path", (req) => (req as Request).originalUrl.slice(0, 300));
+// An Open311 api_key may come in the query string: it is a secret, never logged.
+morgan.token("path", (req) => (req as Request).originalUrl.slice(0, 300).replace(/([?&]api_key=)[^&#]*/gi, "$1[redacted]"));
 const accessLog = morgan(":id :remote-addr :method :path :status :res[content-length] - :response-time ms", {
   // Probes arrive every few seconds; log them only when they fail.
   skip: (req, res) => (req.url === "/healthz" || req.url === "/readyz") && res.statusCode < 400,
@@ -182,8 +185,8 @@ const refuseCrossOriginWrites: RequestHandler = (req, res, next) => {
 
 /** Pages' forms: small url-encoded bodies, larger multipart ones (uploads). */
 const FORM_LIMITS: Record<string, number> = {
-  "application/x-www-form-urlencoded": 64 * 1024,
-  "multipart/form-data": 10 * 1024 * 1024,
+  "application/x-www-form-urlencoded": URLENCODED_FORM_LIMIT,
+  "multipart/form-data": MULTIPART_FORM_LIMIT,
 };
 
 /**

@@ -10,16 +10,19 @@ declare module "@remix-run/node" {
     tenant: TenantResolution;
     /** This browser's CSRF seed (see app/auth/csrf.server.ts); forms sign it. */
     csrfSeed: string;
+    /** The client's address (behind a trusted proxy, the one it reports): for rate limits. */
+    clientAddress?: string;
   }
 }
 
 export type LoadContextInput = TenantSelector & {
   requestId: string;
   csrfSeed: string;
+  clientAddress?: string;
   /** Defaults to the process resolver; tests pass one bound to their database. */
   resolve?: (selector: TenantSelector) => Promise<TenantResolution>;
 };
 
-export async function createLoadContext({ host, pathname, requestId, csrfSeed, resolve = resolveTenant }: LoadContextInput) {
-  return { requestId, csrfSeed, tenant: await resolve({ host, pathname }) };
+export async function createLoadContext({ host, pathname, requestId, csrfSeed, clientAddress, resolve = resolveTenant }: LoadContextInput) {
+  return { requestId, csrfSeed, clientAddress, tenant: await resolve({ host, pathname }) };
 }

@@ -300,7 +300,14 @@ export async function withPlatformAdmin<T>(
 // --- Reads in one round trip ------------------------------------------------------------------
 
 /** One SQL statement whose values are already escaped literals (build it with `literalSql`). */
-export type LiteralSql = { readonly text: string };
+export class LiteralSql {
+  /** Only literalSql and joinSql make these: a plain { text } object is a value, never SQL. */
+  private constructor(readonly text: string) {}
+
+  static of(text: string): LiteralSql {
+    return new LiteralSql(text);
+  }
+}
 
 type LiteralValue = string | number | boolean | null | Date | readonly string[];
 
@@ -309,11 +316,13 @@ function literal(value: LiteralValue): string {
   if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new TypeError("literalSql: a number must be finite");
-    return String(value);
+    // In parentheses: `x -${-5}` must not read as `x --5` (a comment).
+    return value < 0 ? `(${String(value)})` : String(value);
   }
   if (value instanceof Date) return `${pg.escapeLiteral(value.toISOString())}::timestamptz`;
   if (Array.isArray(value)) return value.length === 0 ? "'{}'::text[]" : `ARRAY[${value.map((item) => pg.escapeLiteral(String(item))).join(", ")}]::text[]`;
-  return pg.escapeLiteral(String(value));
+  if (typeof value !== "string") throw new TypeError("literalSql: not a value it can write as SQL");
+  return pg.escapeLiteral(value);
 }
 
 /**
@@ -324,9 +333,14 @@ function literal(value: LiteralValue): string {
 export function literalSql(strings: TemplateStringsArray, ...values: (LiteralValue | LiteralSql)[]): LiteralSql {
   let text = strings[0] ?? "";
   values.forEach((value, index) => {
-    text += (value !== null && typeof value === "object" && "text" in value ? value.text : literal(value as LiteralValue)) + (strings[index + 1] ?? "");
+    text += (value instanceof LiteralSql ? value.text : literal(value)) + (strings[index + 1] ?? "");
   });
-  return { text };
+  return LiteralSql.of(text);
+}
+
+/** Statements (conditions) joined by a fixed separator, such as " AND ". */
+export function joinSql(parts: readonly LiteralSql[], separator: " AND " | " OR " | ", "): LiteralSql {
+  return LiteralSql.of(parts.map((part) => part.text).join(separator));
 }
 
 /**

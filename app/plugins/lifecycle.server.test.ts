@@ -62,6 +62,13 @@ const mailer = testPlugin("test-mailer", {
     secrets: ["password"],
   },
 });
+const relay = testPlugin("test-relay", {
+  settings: {
+    schema: z.strictObject({ smtp: z.strictObject({ host: z.string().min(1), password: z.string().min(1) }) }),
+    defaults: { smtp: { host: "mail.city.example", password: "relay-secret" } },
+    secrets: ["smtp.password"],
+  },
+});
 const digest = testPlugin("test-digest", { requires: { plugins: { "test-mailer": "^2.0.0" } } });
 const tooNew = testPlugin("test-future", { requires: { core: ">=9.0.0" } });
 const wantsOld = testPlugin("test-legacy", { requires: { plugins: { "test-mailer": "^1.0.0" } } });
@@ -75,11 +82,11 @@ beforeAll(async () => {
   database = await createTestDatabase();
   paris = await createCity(database);
   budapest = await createCity(database);
-  for (const plugin of [mailer, digest, tooNew, wantsOld]) addToCatalogue(plugin);
+  for (const plugin of [mailer, digest, tooNew, wantsOld, relay]) addToCatalogue(plugin);
 });
 
 afterAll(async () => {
-  for (const plugin of [mailer, digest, tooNew, wantsOld]) removeFromCatalogue(plugin.id);
+  for (const plugin of [mailer, digest, tooNew, wantsOld, relay]) removeFromCatalogue(plugin.id);
   await database?.drop();
 });
 
@@ -155,6 +162,16 @@ describe("a city's plugin lifecycle", () => {
     expect((stored.settings as { password: string }).password).toBe("initial-secret");
     await expect(configurePlugin(adminOf(paris), { pluginId: "test-mailer", settings: { sender: "" } }, service(paris))).rejects.toBeInstanceOf(ValidationFailed);
     await expect(configurePlugin(adminOf(paris), { pluginId: "test-mailer", settings: "nope" as never }, service(paris))).rejects.toBeInstanceOf(ValidationFailed);
+  });
+
+  it("never sends a kept secret to a server the configure changed: the password must be typed again", async () => {
+    await installPlugin(adminOf(budapest), { pluginId: "test-relay" }, service(budapest));
+    const moved = configurePlugin(adminOf(budapest), { pluginId: "test-relay", settings: { smtp: { host: "evil.example", password: MASK } } }, service(budapest));
+    await expect(moved).rejects.toBeInstanceOf(ValidationFailed);
+    const same = await configurePlugin(adminOf(budapest), { pluginId: "test-relay", settings: { smtp: { host: "mail.city.example", password: MASK } } }, service(budapest));
+    expect(same.settings).toEqual({ smtp: { host: "mail.city.example", password: MASK } });
+    const retyped = await configurePlugin(adminOf(budapest), { pluginId: "test-relay", settings: { smtp: { host: "relay.city.example", password: "new-secret" } } }, service(budapest));
+    expect(retyped.settings).toEqual({ smtp: { host: "relay.city.example", password: MASK } });
   });
 
   it("upgrades a city's older version, migrating its settings, and says when there is nothing to upgrade", async () => {

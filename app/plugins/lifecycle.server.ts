@@ -58,10 +58,20 @@ export function maskedSettings(plugin: Plugin, settings: Record<string, unknown>
   return copy;
 }
 
-/** A configure that sends the mask back for a secret keeps the stored secret. */
+/**
+ * A configure that sends the mask back for a secret keeps the stored secret, unless what the
+ * secret belongs with changed (another mail server: the old password must not be sent to it).
+ */
 function keepMaskedSecrets(plugin: Plugin, next: Record<string, unknown>, current: Record<string, unknown>): void {
   for (const path of plugin.settings?.secrets ?? []) {
-    if (pathGet(next, path) === MASK) pathSet(next, path, pathGet(current, path));
+    if (pathGet(next, path) !== MASK) continue;
+    const parent = path.split(".").slice(0, -1).join(".");
+    const key = path.split(".").at(-1)!;
+    const siblings = (value: unknown) => JSON.stringify(Object.entries((value ?? {}) as Record<string, unknown>).filter(([name]) => name !== key).sort());
+    if (parent && siblings(pathGet(next, parent)) !== siblings(pathGet(current, parent))) {
+      throw new ValidationFailed({ [path]: ["type the password again: it belongs to the settings changed next to it"] });
+    }
+    pathSet(next, path, pathGet(current, path));
   }
 }
 

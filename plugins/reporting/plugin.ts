@@ -54,7 +54,9 @@ export default definePlugin({
   },
   permissions: [
     { id: "reporting.report", description: "reporting:permission.report", grantedTo: ["resident"], clientScope: "write" },
-    { id: "reporting.triage", description: "reporting:permission.triage", grantedTo: ["staff"], clientScope: "write" },
+    // Not for machine clients: an integration given `write` to file reports must not read
+    // reporters' contact details or close requests.
+    { id: "reporting.triage", description: "reporting:permission.triage", grantedTo: ["staff"] },
     { id: "reporting.configure", description: "reporting:permission.configure", grantedTo: ["admin"] },
   ],
   translations,

@@ -380,6 +380,14 @@ describe("the outbox", () => {
 });
 
 describe("the plugin", () => {
+  it("keeps a report's photos within what one form may carry", () => {
+    const settings = { ...readSettings({}), photoMaxCount: 10, photoMaxBytes: 20_000_000 };
+    const result = reporting.settings!.schema.safeParse(settings);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["photoMaxBytes"]);
+    expect(reporting.settings!.schema.safeParse({ ...settings, photoMaxCount: 3, photoMaxBytes: 3_000_000 }).success).toBe(true);
+  });
+
   it("seeds default categories on install and purges every row of the city, not another's", async () => {
     const city = await createCity(database);
     await runReporting(database, city);

@@ -720,6 +720,10 @@ export async function mergeServiceRequests(
   return withTenant(
     tenantId,
     async (tx) => {
+      // Both rows locked, always in the same order, before either is read: two staff merging A
+      // into B and B into A at the same moment cannot both succeed (the second sees the first).
+      const ids = [normaliseTrackingId(duplicateTrackingId) ?? "", normaliseTrackingId(intoTrackingId) ?? ""];
+      await tx.$queryRaw`SELECT id FROM reporting_requests WHERE tenant_id = ${tenantId}::uuid AND tracking_id = ANY(${ids}::text[]) ORDER BY id FOR UPDATE`;
       const duplicate = await findRequest(tx, tenantId, duplicateTrackingId);
       if (!duplicate) throw new NotFound("service request");
       const into = await findRequest(tx, tenantId, intoTrackingId);

@@ -3,6 +3,7 @@
 // them on every change with `reportingSettingsSchema`; services read them with `reportingSettings`,
 // which also answers NotFound("service") where the city does not run the plugin.
 import { z } from "zod";
+import { MULTIPART_FORM_LIMIT } from "../../app/http-limits";
 import { translatedSetting } from "../../app/plugins/sdk.server";
 import { requireEnabledPlugin } from "../../app/plugins/enablement.server";
 import type { Database } from "../../app/db/database.server";
@@ -24,6 +25,9 @@ const whole = (min: number, max: number, unit = "") =>
     .min(min, { error: `must be at least ${min}${unit}` })
     .max(max, { error: `must be at most ${max}${unit}` });
 
+/** What the photos of one report may weigh together: the portal's form limit, less room for the text. */
+export const PHOTOS_PER_FORM = MULTIPART_FORM_LIMIT - 512 * 1024;
+
 export const reportingSettingsSchema = z.object({
   /** Whether people who are not signed in may report (and follow by email). */
   anonymousReports: z.boolean({ error: "must be true or false" }),
@@ -41,6 +45,9 @@ export const reportingSettingsSchema = z.object({
   defaultListDays: whole(1, 3650, " days"),
   /** Open311 agency_responsible, per locale (defaults to the city's name). */
   agencyName: translatedSetting({ maxLength: 200 }),
+}).refine((settings) => settings.photoMaxCount * settings.photoMaxBytes <= PHOTOS_PER_FORM, {
+  path: ["photoMaxBytes"],
+  error: `photoMaxCount × photoMaxBytes must fit in one form: at most ${PHOTOS_PER_FORM} bytes together`,
 });
 
 export type ReportingSettings = z.infer<typeof reportingSettingsSchema>;
@@ -50,7 +57,7 @@ export const REPORTING_DEFAULTS: ReportingSettings = {
   anonymousReports: true,
   duplicateRadiusMeters: 50,
   duplicateWindowDays: 30,
-  photoMaxBytes: 5_000_000,
+  photoMaxBytes: 3_000_000,
   photoMaxCount: 3,
   notificationsFrom: "",
   smtp: null,

@@ -151,7 +151,7 @@ describe.skipIf(!chromiumAvailable)("the portal and the consoles in Chromium", (
     await page.waitForURL(url("/paris/admin"));
     await page.locator('main a[href="/paris/admin/settings"]').waitFor();
     await checkPage(page, "admin-console");
-    for (const [pathname, name] of [["/paris/admin/members", "admin-members"], ["/paris/admin/audit", "admin-audit"], ["/paris/admin/api-clients", "admin-api-clients"]] as const) {
+    for (const [pathname, name] of [["/paris/admin/members", "admin-members"], ["/paris/admin/audit", "admin-audit"], ["/paris/admin/api-clients", "admin-api-clients"], ["/paris/admin/services", "admin-services"]] as const) {
       await visit(page, pathname);
       await checkPage(page, name);
     }

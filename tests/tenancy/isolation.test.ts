@@ -312,6 +312,10 @@ describe("reads in one round trip (readInTenant)", () => {
     const nasty = `x'); DELETE FROM users; SELECT ('\\`;
     const [rows] = await readInTenant(paris.id, [literalSql`SELECT ${nasty} AS v, ${["a'b", "c"]} AS list, ${null} AS nothing`], database);
     expect(rows?.[0]).toEqual({ v: nasty, list: ["a'b", "c"], nothing: null });
+    // A negative number cannot turn "-" into a comment; an object that looks like SQL is refused.
+    const [[difference]] = (await readInTenant(paris.id, [literalSql`SELECT 10 -${-5} AS v`], database)) as [[{ v: number }]];
+    expect(difference.v).toBe(15);
+    expect(() => literalSql`SELECT ${{ text: "1; DROP TABLE users" } as unknown as string}`).toThrow(TypeError);
   });
 
   it("joins the city's unit of work when one is open, and refuses another city's", async () => {

@@ -379,6 +379,9 @@ describe("jurisdiction_id", () => {
   it("on a city's own host serves that city, with or without its jurisdiction_id", async () => {
     const own = await rawRequest(h.port, { path: `/open311/v2/services.json?jurisdiction_id=${paris()}`, headers: { Host: `${paris()}.example` } });
     expect(own.status).toBe(200);
+    // The spec's clients may name the jurisdiction by its domain: the city's own host is its name.
+    const byDomain = await rawRequest(h.port, { path: `/open311/v2/services.json?jurisdiction_id=${paris()}.example`, headers: { Host: `${paris()}.example` } });
+    expect(byDomain.status).toBe(200);
     const other = await rawRequest(h.port, { path: `/open311/v2/services.json?jurisdiction_id=${budapest()}`, headers: { Host: `${paris()}.example` } });
     expect(other.status).toBe(404);
     const prefixed = await rawRequest(h.port, { path: `/${budapest()}/open311/v2/services.json`, headers: { Host: `${paris()}.example` } });

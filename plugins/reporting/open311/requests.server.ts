@@ -4,7 +4,7 @@
 // first photo — because GET requests may return a thousand of them and is what clients poll.
 import type { ClientPrincipal } from "../../../app/auth/permissions";
 import { NotFound, ValidationFailed } from "../../../app/auth/errors";
-import { literalSql, readInTenant, type Database, type LiteralSql, type Tx } from "../../../app/db/database.server";
+import { joinSql, literalSql, readInTenant, type Database, type LiteralSql, type Tx } from "../../../app/db/database.server";
 import type { SqlRow } from "../../../app/db/sql.server";
 import { isSupportedLocale } from "../../../app/i18n/locales";
 import type { ResolvedCity } from "../../../app/tenancy/resolve.server";
@@ -137,7 +137,7 @@ async function readWithSettings(context: ReadContext, statement: LiteralSql): Pr
 }
 
 function requestsStatement(tenantId: string, conditions: readonly LiteralSql[], limit: number): LiteralSql {
-  const where = [literalSql`r.tenant_id = ${tenantId}::uuid`, ...conditions].map((condition) => condition.text).join(" AND ");
+  const where = joinSql([literalSql`r.tenant_id = ${tenantId}::uuid`, ...conditions], " AND ");
   return literalSql`
     SELECT r.tracking_id, r.status::text AS status, r.description, r.latitude, r.longitude, r.address, r.media_url,
            r.created_at, r.updated_at, r.expected_at, c.code, c.names,
@@ -149,7 +149,7 @@ function requestsStatement(tenantId: string, conditions: readonly LiteralSql[], 
              ORDER BY p.created_at, p.id LIMIT 1) AS photo_id
       FROM reporting_requests r
       JOIN reporting_categories c ON c.tenant_id = r.tenant_id AND c.id = r.category_id
-     WHERE ${{ text: where }}
+     WHERE ${where}
      ORDER BY r.created_at DESC, r.id DESC
      LIMIT ${limit}`;
 }

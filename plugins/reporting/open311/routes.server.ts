@@ -89,7 +89,8 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
     if (tenant.kind === "city") {
       // A city's own address serves that city only, whatever jurisdiction_id says.
       if (tenant.basePath !== prefix) throw notFound("No such jurisdiction here.");
-      if (jurisdiction !== undefined && jurisdiction !== tenant.city.slug) {
+      // The spec's examples name a jurisdiction by its domain: the city's own host is its name too.
+      if (jurisdiction !== undefined && jurisdiction !== tenant.city.slug && jurisdiction !== req.hostname.toLowerCase()) {
         throw notFound(`jurisdiction_id ${jurisdiction} was not found at this address (it serves ${tenant.city.slug}).`);
       }
       selected = { city: tenant.city, basePath: tenant.basePath };

@@ -2,6 +2,7 @@
 // category's own questions, photos, an email to be kept informed) and send it; find a report by
 // its tracking id. A report near an open one of the same category is first offered to follow
 // that one instead. Photos arrive as multipart, each read into memory up to the city's limit.
+import { limitAction } from "../../../app/auth/action-limits.server";
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import {
   json,
@@ -248,6 +249,8 @@ export async function sendReport(args: ActionFunctionArgs) {
     throw forbidden();
   }
 
+  // Reports cost staff time and send mail: at most 20 from one address in 10 minutes.
+  await limitAction(args.context, "reporting.report", 20, 600);
   const values = valuesOf(form);
   const code = text(form, "category").trim().toLowerCase();
   const refuse = (errors: Record<string, FieldError>) => json<ReportResult>({ kind: "invalid", errors, values }, { status: 400, headers: NO_STORE });

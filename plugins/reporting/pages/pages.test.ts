@@ -254,7 +254,7 @@ describe("reporting an issue", () => {
   it("refuses a photo that is not an image", async () => {
     const response = await postMultipart(pothole(), [new TextEncoder().encode("#!/bin/sh\necho not a picture\n")]);
     expect(response.status).toBe(400);
-    expect((await json(response)).errors).toEqual({ photos: { key: "reporting:form.errors.photos", values: { max: 3, size: "5 MB" } } });
+    expect((await json(response)).errors).toEqual({ photos: { key: "reporting:form.errors.photos", values: { max: 3, size: "3 MB" } } });
   });
 
   it("offers an open report nearby instead, to follow by email; sends a new one only when asked", async () => {

@@ -1,6 +1,7 @@
 // A report's public page, found by its tracking id: its category, status, place, photos and
 // public history (never who reported it, never internal notes), and following it: by account
 // when signed in, by email otherwise (where the city takes reports from anyone).
+import { limitAction } from "../../../app/auth/action-limits.server";
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json, redirect } from "@remix-run/node";
 import { readCheckedForm } from "../../../app/auth/csrf.server";
@@ -77,6 +78,8 @@ export async function followAction(args: ActionFunctionArgs) {
   const back = `${page.servicePath}/requests/${trackingId}`;
   try {
     if (intent === "follow") {
+      // Following by email sends mail to that address: at most 30 from one address in 10 minutes.
+      await limitAction(args.context, "reporting.follow", 30, 600);
       await followServiceRequest(page.principal, { trackingId, email: page.principal.kind === "anonymous" ? email || null : null }, page.service);
       return redirect(`${back}?following=1`, { status: 303, headers: NO_STORE });
     }
