@@ -13,6 +13,7 @@ import { createI18n } from "../../app/i18n/i18n";
 import { isSupportedLocale, type Locale } from "../../app/i18n/locales";
 import { pickTranslation } from "../../app/i18n/translated";
 import type { RequestStatus } from "./requests.server";
+import { unsubscribeUrl } from "./unsubscribe.server";
 import { translations } from "./locales";
 import type { ReportingSettings } from "./settings.server";
 
@@ -250,11 +251,17 @@ export async function deliverOutbox(options: {
         where: { tenantId, id: { in: ids } },
         data: { nextAttemptAt: new Date(at.getTime() + LEASE_MS), attempts: { increment: 1 } },
       });
-      return tx.reportingOutboxMessage.findMany({
+      const messages = await tx.reportingOutboxMessage.findMany({
         where: { tenantId, id: { in: ids } },
-        select: { id: true, recipient: true, subject: true, body: true, attempts: true },
+        select: { id: true, recipient: true, subject: true, body: true, attempts: true, locale: true, requestId: true },
         orderBy: { createdAt: "asc" },
       });
+      // What each message's unsubscribe link names: its report's tracking id, under the city's address.
+      const requestIds = [...new Set(messages.flatMap((message) => (message.requestId ? [message.requestId] : [])))];
+      const requests = await tx.reportingRequest.findMany({ where: { tenantId, id: { in: requestIds } }, select: { id: true, trackingId: true } });
+      const city = await tx.city.findFirstOrThrow({ where: { id: tenantId }, select: { slug: true } });
+      const tracking = new Map(requests.map((request) => [request.id, request.trackingId]));
+      return messages.map((message) => ({ ...message, trackingId: message.requestId ? (tracking.get(message.requestId) ?? null) : null, slug: city.slug }));
     },
     database,
   );
@@ -262,12 +269,21 @@ export async function deliverOutbox(options: {
   for (const message of claimed) {
     let outcome: { sent: true; messageId: string | null } | { sent: false; error: string };
     try {
+      // Every message lets its recipient leave the report's emails, with a link signed for them.
+      const unsubscribe = message.trackingId
+        ? `${cityOrigin(message.slug)}${await unsubscribeUrl({ tenantId, servicePath: "/services/reporting", trackingId: message.trackingId, email: message.recipient, database })}`
+        : null;
+      const text = unsubscribe ? `${message.body}\n\n${reportingTranslator(message.locale)("reporting:email.unsubscribe", { url: unsubscribe })}` : message.body;
       const info = await transport.send({
         from,
         to: message.recipient,
         subject: message.subject,
-        text: message.body,
-        headers: { "Message-ID": `<${message.id}@${config().CIVITAS_DOMAIN}>`, "Auto-Submitted": "auto-generated" },
+        text,
+        headers: {
+          "Message-ID": `<${message.id}@${config().CIVITAS_DOMAIN}>`,
+          "Auto-Submitted": "auto-generated",
+          ...(unsubscribe ? { "List-Unsubscribe": `<${unsubscribe}>` } : {}),
+        },
       });
       outcome = { sent: true, messageId: info.messageId ?? null };
     } catch (error) {

@@ -22,6 +22,7 @@ import {
   type ServiceRequestDetail,
 } from "./requests.server";
 import { readSettings } from "./settings.server";
+import { unsubscribe, validUnsubscribe } from "./unsubscribe.server";
 import { ensureReportingInCatalogue, personOf, runReporting, type Person } from "./test-support";
 import { addInternalNote, assignableStaff, assignServiceRequest, changeServiceRequestStatus, postPublicUpdate, serviceRequestHistory } from "./triage.server";
 
@@ -376,6 +377,38 @@ describe("the outbox", () => {
     failFor = "";
     clock = new Date(clock.getTime() + 7 * 3_600_000);
     expect(await deliverOutbox({ tenantId: city.id, settings, database, transport, now })).toEqual({ sent: 0, retried: 0, failed: 0 });
+  });
+});
+
+describe("leaving a report's emails", () => {
+  it("gives every message a link signed for its recipient; following it stops that address's emails, and only that", async () => {
+    const city = await createCity(database);
+    await runReporting(database, city);
+    const admin = await personOf(database, city, ["admin"]);
+    const staff = await personOf(database, city, ["staff"]);
+    await defineServiceCategory(admin, { code: "noise", names: { en: "Noise" } }, at(city));
+    const request = await created(ANONYMOUS, { categoryCode: "noise", description: "Night works", address: "Rue C", email: "sleepless@example.org" }, city);
+    await followServiceRequest(ANONYMOUS, { trackingId: request.trackingId, email: "neighbour@example.org" }, at(city));
+    await postPublicUpdate(staff, { trackingId: request.trackingId, body: "Works end at 22:00" }, at(city));
+    const sent: MailMessage[] = [];
+    const transport = { send: async (message: MailMessage) => (sent.push(message), {}) };
+    await deliverOutbox({ tenantId: city.id, settings: readSettings({}), database, transport });
+    const mine = sent.find((message) => message.to === "sleepless@example.org")!;
+    const link = new URL(/https?:\/\/\S+\/unsubscribe\?\S+/.exec(mine.text)![0]);
+    expect(mine.headers["List-Unsubscribe"]).toBe(`<${link.href}>`);
+    const [r, e, t] = ["r", "e", "t"].map((name) => link.searchParams.get(name)!);
+    expect({ r, e }).toEqual({ r: request.trackingId, e: "sleepless@example.org" });
+
+    // A token is for its address and report only.
+    expect(await validUnsubscribe({ tenantId: city.id, trackingId: r, email: e, token: t, database })).toBe(true);
+    expect(await validUnsubscribe({ tenantId: city.id, trackingId: r, email: "neighbour@example.org", token: t, database })).toBe(false);
+    expect(await validUnsubscribe({ tenantId: paris.id, trackingId: r, email: e, token: t, database })).toBe(false);
+
+    expect(await unsubscribe({ tenantId: city.id, trackingId: r, email: e, database })).toBe(true);
+    expect(await unsubscribe({ tenantId: city.id, trackingId: r, email: e, database })).toBe(false);
+    await postPublicUpdate(staff, { trackingId: request.trackingId, body: "Works done" }, at(city));
+    const recipients = (await outbox(city)).filter((message) => message.body.includes("Works done")).map((message) => message.recipient);
+    expect(recipients).toEqual(["neighbour@example.org"]);
   });
 });
 
