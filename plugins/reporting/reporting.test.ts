@@ -396,7 +396,7 @@ describe("leaving a report's emails", () => {
     const mine = sent.find((message) => message.to === "sleepless@example.org")!;
     const link = new URL(/https?:\/\/\S+\/unsubscribe\?\S+/.exec(mine.text)![0]);
     expect(mine.headers["List-Unsubscribe"]).toBe(`<${link.href}>`);
-    const [r, e, t] = ["r", "e", "t"].map((name) => link.searchParams.get(name)!);
+    const [r = "", e = "", t = ""] = ["r", "e", "t"].map((name) => link.searchParams.get(name) ?? "");
     expect({ r, e }).toEqual({ r: request.trackingId, e: "sleepless@example.org" });
 
     // A token is for its address and report only.
