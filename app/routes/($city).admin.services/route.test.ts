@@ -35,7 +35,7 @@ async function post(cookie: string, fields: Record<string, string>) {
   return action(await loaderArgs(resolver, VILLE, { method: "POST", params: { city: "ville" }, headers: formHeaders(VILLE, cookie), body: await formBody(fields) }));
 }
 
-type Page = { services: { id: string; state: string; settings: { name: string; kind: string; value: unknown }[] }[] };
+type Page = { title: string; services: { id: string; state: string; settings: { name: string; kind: string; value: unknown }[] }[] };
 const page = async (cookie: string) => (await (await loader(await loaderArgs(resolver, VILLE, { params: { city: "ville" }, headers: { Cookie: cookie } }))).json()) as Page;
 const board = (data: Page) => data.services.find((service) => service.id === "notice-board")!;
 
@@ -57,7 +57,10 @@ describe("the services console", () => {
 
   it("lists the catalogue, installs a service and shows its settings", async () => {
     const { cookie } = await person(["city-admin"]);
-    expect(board(await page(cookie)).state).toBe("available");
+    const listed = await page(cookie);
+    // The page's title names it and the city (its <title>: assistive technology reads it first).
+    expect(listed.title).toBe("Services de la ville – Ville");
+    expect(board(listed).state).toBe("available");
     expect(await (await post(cookie, { intent: "install", pluginId: "notice-board" })).json()).toEqual({ kind: "done", pluginId: "notice-board", step: "installed" });
     const installed = board(await page(cookie));
     expect(installed.state).toBe("enabled");

@@ -15,7 +15,7 @@ export const handle: I18nHandle = { i18n: "services" };
 export const loader = (args: LoaderFunctionArgs) => servicesPage(args);
 export const action = (args: ActionFunctionArgs) => servicesAction(args);
 
-export const meta: MetaFunction = () => [{ name: "robots", content: "noindex" }];
+export const meta: MetaFunction<typeof loader> = ({ data }) => (data ? [{ title: data.title }, { name: "robots", content: "noindex" }] : []);
 
 type Service = ReturnType<typeof useLoaderData<typeof loader>>["services"][number];
 

@@ -16,7 +16,8 @@ import {
   upgradePlugin,
 } from "~/plugins/lifecycle.server";
 import type { Plugin } from "~/plugins/sdk.server";
-import { pageLocale } from "~/site.server";
+import { translator } from "~/i18n/i18n.server";
+import { pageLocale, siteName } from "~/site.server";
 import { notFound } from "~/tenancy/guard.server";
 
 const noStore = { "Cache-Control": "no-store" };
@@ -51,6 +52,7 @@ export async function servicesPage({ request, context, params }: LoaderFunctionA
   const plugins = await listCityPlugins(principal, { tenantId });
   return json(
     {
+      title: `${translator(locale, "services")("title")} – ${siteName(context, locale).text}`,
       locale,
       cityLocales: city?.enabledLocales ?? [],
       servicesBase: `${basePath}/services`,

@@ -8,7 +8,8 @@ import { NotFound, ValidationFailed } from "../../../app/auth/errors";
 import { can } from "../../../app/auth/permissions";
 import { LOCALE_NAMES, isSupportedLocale } from "../../../app/i18n/locales";
 import { requirePluginPage } from "../../../app/plugins/pages.server";
-import { pageLocale } from "../../../app/site.server";
+import { translator } from "../../../app/i18n/i18n.server";
+import { pageLocale, siteName } from "../../../app/site.server";
 import { notFound } from "../../../app/tenancy/guard.server";
 import { currentNotices, postNotice, withdrawNotice } from "../notices.server";
 import { PLUGIN_ID, type NoticeBoardSettings } from "../settings";
@@ -25,6 +26,7 @@ export async function noticeBoardPage({ request, context, params }: LoaderFuncti
   const settings = page.installation.settings as NoticeBoardSettings;
   return json(
     {
+      title: `${translator(locale, PLUGIN_ID)("page.title")} – ${siteName(context, locale).text}`,
       locale,
       timeZone: page.city.timeZone,
       heading: settings.heading ?? {},

@@ -14,7 +14,7 @@ export const handle: I18nHandle = { i18n: "notice-board" };
 export const loader = (args: LoaderFunctionArgs) => noticeBoardPage(args);
 export const action = (args: ActionFunctionArgs) => noticeBoardAction(args);
 
-export const meta: MetaFunction = () => [];
+export const meta: MetaFunction<typeof loader> = ({ data }) => (data ? [{ title: data.title }] : []);
 
 export default function NoticeBoard() {
   const data = useLoaderData<typeof loader>();
