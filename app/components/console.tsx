@@ -3,6 +3,7 @@
 import { useRouteLoaderData } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { CSRF_FIELD } from "~/auth/csrf";
+import { describedBy, FieldMessages } from "./form";
 import type { loader as rootLoader } from "~/root";
 
 /** The hidden CSRF field every state-changing form carries. */
@@ -31,20 +32,10 @@ export function CheckboxGroup({
   choices: readonly Choice[];
   checked: readonly string[];
 }) {
-  const described = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
   return (
-    <fieldset className={error ? "field field--error" : "field"} id={id} aria-describedby={described} tabIndex={-1}>
+    <fieldset className={error ? "field field--error" : "field"} id={id} aria-describedby={describedBy({ id, hint, error })} tabIndex={-1}>
       <legend>{legend}</legend>
-      {hint ? (
-        <p className="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p className="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
+      <FieldMessages id={id} hint={hint} error={error} />
       <div className="checkbox-grid">
         {choices.map((choice) => (
           <label key={choice.value} className="checkbox">

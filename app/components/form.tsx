@@ -1,7 +1,7 @@
 // Form building blocks with accessible errors: each field has a visible label, an optional hint
 // and error tied to the control (aria-describedby, aria-invalid), and a form's errors are listed
 // first in a summary linking to the fields (the GOV.UK pattern).
-import { useEffect, useRef, type InputHTMLAttributes, type SelectHTMLAttributes } from "react";
+import { useEffect, useRef, type InputHTMLAttributes, type SelectHTMLAttributes, type TextareaHTMLAttributes } from "react";
 
 type FieldText = {
   id: string;
@@ -11,17 +11,19 @@ type FieldText = {
   error?: string;
 };
 
-function described({ id, hint, error }: FieldText) {
-  const ids = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ");
-  return { "aria-describedby": ids || undefined, "aria-invalid": error ? true : undefined };
+/** The ids of a field's hint and error, as its control's aria-describedby names them. */
+export function describedBy({ id, hint, error }: Pick<FieldText, "id" | "hint" | "error">): string | undefined {
+  return [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
 }
 
-function FieldFrame({ id, label, hint, error, children }: FieldText & { children: React.ReactNode }) {
+function described(field: FieldText) {
+  return { "aria-describedby": describedBy(field), "aria-invalid": field.error ? true : undefined };
+}
+
+/** A field's (or a group's) hint and error, with the ids `describedBy` names. */
+export function FieldMessages({ id, hint, error }: Pick<FieldText, "id" | "hint" | "error">) {
   return (
-    <div className={error ? "field field--error" : "field"}>
-      <label className="field__label" htmlFor={id}>
-        {label}
-      </label>
+    <>
       {hint ? (
         <p className="hint" id={`${id}-hint`}>
           {hint}
@@ -32,6 +34,17 @@ function FieldFrame({ id, label, hint, error, children }: FieldText & { children
           {error}
         </p>
       ) : null}
+    </>
+  );
+}
+
+function FieldFrame({ id, label, hint, error, children }: FieldText & { children: React.ReactNode }) {
+  return (
+    <div className={error ? "field field--error" : "field"}>
+      <label className="field__label" htmlFor={id}>
+        {label}
+      </label>
+      <FieldMessages id={id} hint={hint} error={error} />
       {children}
     </div>
   );
@@ -41,6 +54,14 @@ export function TextField({ id, label, hint, error, ...input }: FieldText & Inpu
   return (
     <FieldFrame id={id} label={label} hint={hint} error={error}>
       <input id={id} type="text" className="input" {...described({ id, label, hint, error })} {...input} />
+    </FieldFrame>
+  );
+}
+
+export function TextAreaField({ id, label, hint, error, ...textarea }: FieldText & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  return (
+    <FieldFrame id={id} label={label} hint={hint} error={error}>
+      <textarea id={id} {...described({ id, label, hint, error })} {...textarea} />
     </FieldFrame>
   );
 }

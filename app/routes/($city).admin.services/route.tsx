@@ -5,6 +5,7 @@ import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from "@r
 import type { ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { CSRF_FIELD } from "~/auth/csrf";
+import { describedBy, FieldMessages } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { LOCALE_NAMES, isSupportedLocale } from "~/i18n/locales";
 import type { loader as rootLoader } from "~/root";
@@ -167,13 +168,8 @@ function SettingInput({ serviceId, field, cityLocales, error }: { serviceId: str
   const { t } = useTranslation("services");
   const id = `setting-${serviceId}-${field.name}`;
   const name = `setting.${field.name}`;
-  const errorId = `${id}-error`;
-  const described = error ? { "aria-describedby": errorId, "aria-invalid": true as const } : {};
-  const errorText = error ? (
-    <p className="field-error" id={errorId}>
-      {error}
-    </p>
-  ) : null;
+  const described = error ? { "aria-describedby": describedBy({ id, error }), "aria-invalid": true as const } : {};
+  const errorText = <FieldMessages id={id} error={error} />;
   if (field.kind === "translated") {
     return (
       <fieldset className="field">

@@ -3,7 +3,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
 import { CheckboxGroup, CsrfField, SuccessNotice } from "~/components/console";
-import { ErrorSummary, SelectField, TextField, type FormError } from "~/components/form";
+import { ErrorSummary, SelectField, TextAreaField, TextField, type FormError } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { LOCALE_NAMES, type Locale } from "~/i18n/locales";
 import { saveSettings, settingsPage, type FieldError, type SettingsResult } from "./settings.server";
@@ -85,33 +85,21 @@ export default function SettingsRoute() {
         <section aria-labelledby="welcome-heading">
           <h2 id="welcome-heading">{t("settings.welcome.heading")}</h2>
           <p className="hint">{t("settings.welcome.hint")}</p>
-          {enabled.map((locale) => {
-            const error = message(settingsErrors[`welcome-${locale}`]);
-            return (
-              <div key={locale} className={error ? "field field--error" : "field"}>
-                <label className="field__label" htmlFor={`welcome-${locale}`}>
-                  {t("settings.welcome.label", { language: LOCALE_NAMES[locale as Locale] ?? locale })}
-                </label>
-                {error ? (
-                  <p className="field-error" id={`welcome-${locale}-error`}>
-                    {error}
-                  </p>
-                ) : null}
-                <textarea
-                  className="input"
-                  id={`welcome-${locale}`}
-                  name={`welcome.${locale}`}
-                  lang={locale}
-                  dir="auto"
-                  rows={4}
-                  maxLength={2000}
-                  defaultValue={values.welcome[locale] ?? ""}
-                  aria-invalid={error ? true : undefined}
-                  aria-describedby={error ? `welcome-${locale}-error` : undefined}
-                />
-              </div>
-            );
-          })}
+          {enabled.map((locale) => (
+            <TextAreaField
+              key={locale}
+              id={`welcome-${locale}`}
+              name={`welcome.${locale}`}
+              lang={locale}
+              dir="auto"
+              className="input"
+              label={t("settings.welcome.label", { language: LOCALE_NAMES[locale as Locale] ?? locale })}
+              error={message(settingsErrors[`welcome-${locale}`])}
+              rows={4}
+              maxLength={2000}
+              defaultValue={values.welcome[locale] ?? ""}
+            />
+          ))}
         </section>
 
         <section aria-labelledby="languages-heading">

@@ -3,7 +3,7 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { Form, useActionData, useLoaderData, useRouteLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
 import { CSRF_FIELD } from "../../../app/auth/csrf";
-import { TextField } from "../../../app/components/form";
+import { TextAreaField, TextField } from "../../../app/components/form";
 import type { I18nHandle } from "../../../app/i18n/i18n";
 import { pickTranslation } from "../../../app/i18n/translated";
 import type { loader as rootLoader } from "../../../app/root";
@@ -86,12 +86,14 @@ export default function NoticeBoard() {
                   defaultValue={invalid?.values[`title.${language.code}`] ?? ""}
                   error={invalid?.fields.title && language === data.languages[0] ? t("form.needTitle") : undefined}
                 />
-                <div className="field">
-                  <label className="field__label" htmlFor={`body-${language.code}`}>
-                    {t("form.body", { language: language.name })}
-                  </label>
-                  <textarea id={`body-${language.code}`} name={`body.${language.code}`} rows={4} maxLength={2000} defaultValue={invalid?.values[`body.${language.code}`] ?? ""} />
-                </div>
+                <TextAreaField
+                  id={`body-${language.code}`}
+                  name={`body.${language.code}`}
+                  label={t("form.body", { language: language.name })}
+                  rows={4}
+                  maxLength={2000}
+                  defaultValue={invalid?.values[`body.${language.code}`] ?? ""}
+                />
               </fieldset>
             ))}
             <TextField

@@ -5,7 +5,7 @@ import { Form, Link, useActionData, useLoaderData, useRouteLoaderData } from "@r
 import type { ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { CSRF_FIELD } from "../../../app/auth/csrf";
-import { ErrorSummary, SelectField, TextField } from "../../../app/components/form";
+import { ErrorSummary, SelectField, TextAreaField, TextField } from "../../../app/components/form";
 import type { I18nHandle } from "../../../app/i18n/i18n";
 import type { loader as rootLoader } from "../../../app/root";
 import { coordinate, dateTime } from "./components/format";
@@ -48,29 +48,9 @@ export default function StaffRequest() {
     : [];
 
   const csrf = <input type="hidden" name={CSRF_FIELD} value={root?.csrf ?? ""} />;
-  const textArea = (form: StaffForm, field: string, label: string, hint?: string) => {
-    const id = `${form}-${field}`;
-    const error = errorOf(form, field);
-    const describedBy = [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
-    return (
-      <div className={error ? "field field--error" : "field"}>
-        <label className="field__label" htmlFor={id}>
-          {label}
-        </label>
-        {hint ? (
-          <p className="hint" id={`${id}-hint`}>
-            {hint}
-          </p>
-        ) : null}
-        {error ? (
-          <p className="field-error" id={`${id}-error`}>
-            {error}
-          </p>
-        ) : null}
-        <textarea id={id} name={field} rows={4} maxLength={4000} defaultValue={valueOf(form, field)} aria-invalid={error ? true : undefined} aria-describedby={describedBy} />
-      </div>
-    );
-  };
+  const textArea = (form: StaffForm, field: string, label: string, hint?: string) => (
+    <TextAreaField id={`${form}-${field}`} name={field} label={label} hint={hint} error={errorOf(form, field)} rows={4} maxLength={4000} defaultValue={valueOf(form, field)} />
+  );
   const section = (form: StaffForm, heading: string, children: ReactNode, submit: string) => (
     <section aria-labelledby={`${form}-heading`}>
       <h2 id={`${form}-heading`}>{heading}</h2>

@@ -1,6 +1,7 @@
 // The fields of a category, shared by "new category" and "edit category": texts per language,
 // keywords, order, and (when editing) its questions, each a group of fields, plus an empty one.
 import { useTranslation } from "react-i18next";
+import { FieldMessages } from "../../../../app/components/form";
 
 export type Language = { code: string; name: string };
 
@@ -21,23 +22,6 @@ type Props = {
   values: Record<string, string>;
   errors: Record<string, string | undefined>;
 };
-
-function Described({ id, hint, error }: { id: string; hint?: string; error?: string }) {
-  return (
-    <>
-      {hint ? (
-        <p className="hint" id={`${id}-hint`}>
-          {hint}
-        </p>
-      ) : null}
-      {error ? (
-        <p className="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      ) : null}
-    </>
-  );
-}
 
 const describedBy = (id: string, hint?: string, error?: string) => [hint ? `${id}-hint` : null, error ? `${id}-error` : null].filter(Boolean).join(" ") || undefined;
 
@@ -64,7 +48,7 @@ export function TranslatedFields({
   return (
     <fieldset className={error ? "field field--error" : "field"} aria-describedby={describedBy(id, hint, error)}>
       <legend>{legend}</legend>
-      <Described id={id} hint={hint} error={error} />
+      <FieldMessages id={id} hint={hint} error={error} />
       {languages.map((language, index) => {
         const fieldId = index === 0 ? id : `${id}-${language.code}`;
         return (
@@ -95,14 +79,14 @@ export function CategoryFields({ languages, values, errors }: Props) {
         <label className="field__label" htmlFor="keywords">
           {t("staff.category.keywords")}
         </label>
-        <Described id="keywords" hint={t("staff.category.keywordsHint")} error={errors.keywords} />
+        <FieldMessages id="keywords" hint={t("staff.category.keywordsHint")} error={errors.keywords} />
         <input id="keywords" name="keywords" type="text" className="input" defaultValue={values.keywords ?? ""} aria-describedby={describedBy("keywords", "hint", errors.keywords)} aria-invalid={errors.keywords ? true : undefined} />
       </div>
       <div className={errors.position ? "field field--error" : "field"}>
         <label className="field__label" htmlFor="position">
           {t("staff.category.position")}
         </label>
-        <Described id="position" hint={t("staff.category.positionHint")} error={errors.position} />
+        <FieldMessages id="position" hint={t("staff.category.positionHint")} error={errors.position} />
         <input id="position" name="position" type="number" min={0} max={10000} step={1} defaultValue={values.position ?? "0"} aria-describedby={describedBy("position", "hint", errors.position)} aria-invalid={errors.position ? true : undefined} />
       </div>
     </>
