@@ -65,32 +65,25 @@ export async function assignServiceRequest(
   const { tenantId, actor } = staffOf(principal, context);
   const { trackingId, assigneeUserId } = parseInput(assignSchema, input);
   const assignee = assigneeUserId ? assigneeUserId.toLowerCase() : null;
-  await reportingSettings(tenantId, context.database);
-  return withTenant(
-    tenantId,
-    async (tx) => {
-      const request = await findRequest(tx, tenantId, trackingId);
-      if (!request) throw new NotFound("service request");
-      if (assignee) {
-        const [member] = UUID_PATTERN.test(assignee) ? await staffUserIds(tx, tenantId, assignee) : [];
-        if (!member) throw new ValidationFailed({ assigneeUserId: ["is not a staff member of this city"] });
-      }
-      if (request.assigneeUserId === assignee) return request;
-      const { count } = await tx.reportingRequest.updateMany({ where: { tenantId, id: request.id }, data: { assigneeUserId: assignee } });
-      if (count === 0) throw new NotFound("service request");
-      await addEvent(tx, tenantId, request.id, actor, { kind: "assigned", public: false, assigneeUserId: assignee });
-      await recordAudit(tx, tenantId, {
-        actor,
-        action: "reporting.request_assigned",
-        subject: { type: "reporting_request", id: request.id },
-        before: { assigneeUserId: request.assigneeUserId },
-        after: { assigneeUserId: assignee },
-        requestId: context.requestId,
-      });
-      return (await findRequest(tx, tenantId, request.trackingId))!;
-    },
-    context.database,
-  );
+  return onRequest(tenantId, trackingId, context, async (tx, request) => {
+    if (assignee) {
+      const [member] = UUID_PATTERN.test(assignee) ? await staffUserIds(tx, tenantId, assignee) : [];
+      if (!member) throw new ValidationFailed({ assigneeUserId: ["is not a staff member of this city"] });
+    }
+    if (request.assigneeUserId === assignee) return request;
+    const { count } = await tx.reportingRequest.updateMany({ where: { tenantId, id: request.id }, data: { assigneeUserId: assignee } });
+    if (count === 0) throw new NotFound("service request");
+    await addEvent(tx, tenantId, request.id, actor, { kind: "assigned", public: false, assigneeUserId: assignee });
+    await recordAudit(tx, tenantId, {
+      actor,
+      action: "reporting.request_assigned",
+      subject: { type: "reporting_request", id: request.id },
+      before: { assigneeUserId: request.assigneeUserId },
+      after: { assigneeUserId: assignee },
+      requestId: context.requestId,
+    });
+    return (await findRequest(tx, tenantId, request.trackingId))!;
+  });
 }
 
 // --- Status -------------------------------------------------------------------------------
@@ -130,49 +123,64 @@ const statusSchema = z
 export async function changeServiceRequestStatus(principal: Principal, input: StatusChange, context: ServiceContext = {}): Promise<ServiceRequestDetail> {
   const { tenantId, actor, actorUserId } = staffOf(principal, context);
   const { trackingId, status, reason, note, expectedAt } = parseInput(statusSchema, input);
+  return onRequest(tenantId, trackingId, context, async (tx, request) => {
+    const from = request.status;
+    if (from === status) throw new Conflict("same_status", `The request is ${status.replace("_", " ")} already.`);
+    if (request.mergedIntoId) throw new Conflict("merged", `The request is merged into ${request.mergedIntoTrackingId}: change that one.`);
+    if (!canMove(from, status)) {
+      throw new Conflict("transition_not_allowed", `A request cannot go from ${from.replace("_", " ")} to ${status.replace("_", " ")}.`);
+    }
+    const now = new Date();
+    const { count } = await tx.reportingRequest.updateMany({
+      // The status read is the one moved from: a concurrent change makes this one fail.
+      where: { tenantId, id: request.id, status: from },
+      data: {
+        status,
+        closeReason: status === "closed" ? reason! : null,
+        closedAt: status === "closed" ? now : null,
+        acknowledgedAt: request.acknowledgedAt ?? now,
+        ...(expectedAt !== undefined && { expectedAt }),
+      },
+    });
+    if (count === 0) throw new Conflict("changed_meanwhile", "The request changed meanwhile: reload it and try again.");
+    const event = await addEvent(tx, tenantId, request.id, actor, {
+      kind: "status_changed",
+      public: true,
+      fromStatus: from,
+      toStatus: status,
+      reason: status === "closed" ? reason : from === "closed" ? "reopened" : null,
+      body: note ?? null,
+    });
+    await recordAudit(tx, tenantId, {
+      actor,
+      action: "reporting.request_status_changed",
+      subject: { type: "reporting_request", id: request.id },
+      before: { status: from, closeReason: request.closeReason },
+      after: { status, closeReason: status === "closed" ? reason! : null, note: note ?? null },
+      requestId: context.requestId,
+    });
+    await queueNotifications(tx, tenantId, { requestId: request.id, eventId: event.id, kind: "status_changed", exceptUserId: actorUserId });
+    return (await findRequest(tx, tenantId, request.trackingId))!;
+  });
+}
+
+/**
+ * One unit of work on a request of a city that runs reporting: the request by its tracking id
+ * (another city's, or none: NotFound), then `work` with it.
+ */
+async function onRequest<T>(
+  tenantId: string,
+  trackingId: string,
+  context: ServiceContext,
+  work: (tx: Tx, request: ServiceRequestDetail) => Promise<T>,
+): Promise<T> {
   await reportingSettings(tenantId, context.database);
   return withTenant(
     tenantId,
     async (tx) => {
       const request = await findRequest(tx, tenantId, trackingId);
       if (!request) throw new NotFound("service request");
-      const from = request.status;
-      if (from === status) throw new Conflict("same_status", `The request is ${status.replace("_", " ")} already.`);
-      if (request.mergedIntoId) throw new Conflict("merged", `The request is merged into ${request.mergedIntoTrackingId}: change that one.`);
-      if (!canMove(from, status)) {
-        throw new Conflict("transition_not_allowed", `A request cannot go from ${from.replace("_", " ")} to ${status.replace("_", " ")}.`);
-      }
-      const now = new Date();
-      const { count } = await tx.reportingRequest.updateMany({
-        // The status read is the one moved from: a concurrent change makes this one fail.
-        where: { tenantId, id: request.id, status: from },
-        data: {
-          status,
-          closeReason: status === "closed" ? reason! : null,
-          closedAt: status === "closed" ? now : null,
-          acknowledgedAt: request.acknowledgedAt ?? now,
-          ...(expectedAt !== undefined && { expectedAt }),
-        },
-      });
-      if (count === 0) throw new Conflict("changed_meanwhile", "The request changed meanwhile: reload it and try again.");
-      const event = await addEvent(tx, tenantId, request.id, actor, {
-        kind: "status_changed",
-        public: true,
-        fromStatus: from,
-        toStatus: status,
-        reason: status === "closed" ? reason : from === "closed" ? "reopened" : null,
-        body: note ?? null,
-      });
-      await recordAudit(tx, tenantId, {
-        actor,
-        action: "reporting.request_status_changed",
-        subject: { type: "reporting_request", id: request.id },
-        before: { status: from, closeReason: request.closeReason },
-        after: { status, closeReason: status === "closed" ? reason! : null, note: note ?? null },
-        requestId: context.requestId,
-      });
-      await queueNotifications(tx, tenantId, { requestId: request.id, eventId: event.id, kind: "status_changed", exceptUserId: actorUserId });
-      return (await findRequest(tx, tenantId, request.trackingId))!;
+      return work(tx, request);
     },
     context.database,
   );
@@ -188,24 +196,17 @@ const internalNoteSchema = z.strictObject({ trackingId: trackingIdSchema, body: 
 export async function addInternalNote(principal: Principal, input: { trackingId: string; body: string }, context: ServiceContext = {}): Promise<RequestEvent> {
   const { tenantId, actor } = staffOf(principal, context);
   const { trackingId, body } = parseInput(internalNoteSchema, input);
-  await reportingSettings(tenantId, context.database);
-  return withTenant(
-    tenantId,
-    async (tx) => {
-      const request = await findRequest(tx, tenantId, trackingId);
-      if (!request) throw new NotFound("service request");
-      const event = await addEvent(tx, tenantId, request.id, actor, { kind: "internal_note", public: false, body });
-      await recordAudit(tx, tenantId, {
-        actor,
-        action: "reporting.internal_note_added",
-        subject: { type: "reporting_request", id: request.id },
-        after: { eventId: event.id },
-        requestId: context.requestId,
-      });
-      return tx.reportingEvent.findFirstOrThrow({ where: { tenantId, id: event.id } });
-    },
-    context.database,
-  );
+  return onRequest(tenantId, trackingId, context, async (tx, request) => {
+    const event = await addEvent(tx, tenantId, request.id, actor, { kind: "internal_note", public: false, body });
+    await recordAudit(tx, tenantId, {
+      actor,
+      action: "reporting.internal_note_added",
+      subject: { type: "reporting_request", id: request.id },
+      after: { eventId: event.id },
+      requestId: context.requestId,
+    });
+    return tx.reportingEvent.findFirstOrThrow({ where: { tenantId, id: event.id } });
+  });
 }
 
 const publicUpdateSchema = z.strictObject({ trackingId: trackingIdSchema, body: noteSchema("update") });
@@ -214,27 +215,20 @@ const publicUpdateSchema = z.strictObject({ trackingId: trackingIdSchema, body: 
 export async function postPublicUpdate(principal: Principal, input: { trackingId: string; body: string }, context: ServiceContext = {}): Promise<RequestEvent> {
   const { tenantId, actor, actorUserId } = staffOf(principal, context);
   const { trackingId, body } = parseInput(publicUpdateSchema, input);
-  await reportingSettings(tenantId, context.database);
-  return withTenant(
-    tenantId,
-    async (tx) => {
-      const request = await findRequest(tx, tenantId, trackingId);
-      if (!request) throw new NotFound("service request");
-      const event = await addEvent(tx, tenantId, request.id, actor, { kind: "public_update", public: true, body });
-      // The public page and Open311 show the request as updated.
-      await tx.reportingRequest.updateMany({ where: { tenantId, id: request.id }, data: { updatedAt: new Date() } });
-      await recordAudit(tx, tenantId, {
-        actor,
-        action: "reporting.public_update_posted",
-        subject: { type: "reporting_request", id: request.id },
-        after: { eventId: event.id, body },
-        requestId: context.requestId,
-      });
-      await queueNotifications(tx, tenantId, { requestId: request.id, eventId: event.id, kind: "public_update", exceptUserId: actorUserId });
-      return tx.reportingEvent.findFirstOrThrow({ where: { tenantId, id: event.id } });
-    },
-    context.database,
-  );
+  return onRequest(tenantId, trackingId, context, async (tx, request) => {
+    const event = await addEvent(tx, tenantId, request.id, actor, { kind: "public_update", public: true, body });
+    // The public page and Open311 show the request as updated.
+    await tx.reportingRequest.updateMany({ where: { tenantId, id: request.id }, data: { updatedAt: new Date() } });
+    await recordAudit(tx, tenantId, {
+      actor,
+      action: "reporting.public_update_posted",
+      subject: { type: "reporting_request", id: request.id },
+      after: { eventId: event.id, body },
+      requestId: context.requestId,
+    });
+    await queueNotifications(tx, tenantId, { requestId: request.id, eventId: event.id, kind: "public_update", exceptUserId: actorUserId });
+    return tx.reportingEvent.findFirstOrThrow({ where: { tenantId, id: event.id } });
+  });
 }
 
 // --- History ------------------------------------------------------------------------------
@@ -245,19 +239,12 @@ export async function postPublicUpdate(principal: Principal, input: { trackingId
  */
 export async function serviceRequestHistory(principal: Principal, input: { trackingId: string }, context: ServiceContext = {}): Promise<RequestEvent[]> {
   const tenantId = readerCity(principal, context);
-  await reportingSettings(tenantId, context.database);
   const staff = isStaff(principal, tenantId);
-  return withTenant(
-    tenantId,
-    async (tx) => {
-      const request = await findRequest(tx, tenantId, String(input.trackingId ?? ""));
-      if (!request) throw new NotFound("service request");
-      return tx.reportingEvent.findMany({
-        where: { tenantId, requestId: request.id, ...(staff ? {} : { public: true }) },
-        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      });
-    },
-    context.database,
+  return onRequest(tenantId, String(input.trackingId ?? ""), context, (tx, request) =>
+    tx.reportingEvent.findMany({
+      where: { tenantId, requestId: request.id, ...(staff ? {} : { public: true }) },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    }),
   );
 }
 
