@@ -11,7 +11,8 @@ import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operation
 import type { Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from "express";
 import { GraphQLError, type ExecutionArgs } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterMemory } from "rate-limiter-flexible";
+import { overLimit } from "../app/auth/rate-limits.server";
 import { findPersistedOperation, persistedOperationsOnly } from "../app/api/persisted-operations.server";
 import { ServiceError, TokenRejected } from "../app/auth/errors";
 import { principalFromToken } from "../app/auth/principal.server";
@@ -98,16 +99,12 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
   const report = options.onUnexpectedError ?? ((cause, requestId) => console.error(`[${requestId}] GraphQL:`, cause));
 
   async function consume(limiter: RateLimiterMemory, key: string): Promise<void> {
-    try {
-      await limiter.consume(key);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw error("Too many requests: try again later.", "RATE_LIMITED", {
-        status: 429,
-        headers: { "Retry-After": String(seconds) },
-      });
-    }
+    const seconds = await overLimit(limiter, key);
+    if (seconds === null) return;
+    throw error("Too many requests: try again later.", "RATE_LIMITED", {
+      status: 429,
+      headers: { "Retry-After": String(seconds) },
+    });
   }
 
   async function context({ request, requestId, tenant, clientAddress }: ServerContext & { request: Request }): Promise<GraphQLContext> {

@@ -4,7 +4,8 @@
 // `…/open311/discovery.{xml,json}`. Each call is one unit of work in the city's transaction,
 // over the same services as GraphQL and the pages.
 import type { Request, RequestHandler, Response } from "express";
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterMemory } from "rate-limiter-flexible";
+import { overLimit } from "../../../app/auth/rate-limits.server";
 import { ServiceError, ValidationFailed } from "../../../app/auth/errors";
 import { withTenant, type Database, type Tx } from "../../../app/db/database.server";
 import { negotiateLocale } from "../../../app/i18n/i18n.server";
@@ -72,13 +73,8 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
   const report = options.onUnexpectedError ?? ((error, requestId) => console.error(`[${requestId}] Open311:`, error));
 
   async function consume(limiter: RateLimiterMemory, key: string): Promise<void> {
-    try {
-      await limiter.consume(key);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new Open311Error(429, "Too many requests: try again later.", { "Retry-After": String(seconds) });
-    }
+    const seconds = await overLimit(limiter, key);
+    if (seconds !== null) throw new Open311Error(429, "Too many requests: try again later.", { "Retry-After": String(seconds) });
   }
 
   /** The city a call is for: the resolved one, or on the platform's host the jurisdiction_id's. */

@@ -2,7 +2,7 @@
 // category's own questions, photos, an email to be kept informed) and send it; find a report by
 // its tracking id. A report near an open one of the same category is first offered to follow
 // that one instead. Photos arrive as multipart, each read into memory up to the city's limit.
-import { limitAction } from "../../../app/auth/action-limits.server";
+import { limitAction } from "../../../app/auth/rate-limits.server";
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import {
   json,

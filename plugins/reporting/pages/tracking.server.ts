@@ -1,7 +1,7 @@
 // A report's public page, found by its tracking id: its category, status, place, photos and
 // public history (never who reported it, never internal notes), and following it: by account
 // when signed in, by email otherwise (where the city takes reports from anyone).
-import { limitAction } from "../../../app/auth/action-limits.server";
+import { limitAction } from "../../../app/auth/rate-limits.server";
 import type { ActionFunctionArgs, LoaderFunctionArgs } from "@remix-run/node";
 import { json, redirect } from "@remix-run/node";
 import { readCheckedForm } from "../../../app/auth/csrf.server";

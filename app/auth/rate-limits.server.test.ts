@@ -1,7 +1,7 @@
 // Anonymous actions are limited per client address: past the limit, 429 with Retry-After, while
 // another address goes on.
 import { describe, expect, it } from "vitest";
-import { limitAction } from "./action-limits.server";
+import { limitAction } from "./rate-limits.server";
 
 describe("action limits", () => {
   it("answer 429 with Retry-After past the limit, per address", async () => {
