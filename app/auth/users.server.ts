@@ -14,6 +14,14 @@ import type { VerifiedToken } from "./verify.server";
 
 /** The longest display name a person may give themselves. */
 export const MAX_DISPLAY_NAME = 100;
+
+/** An email address as Civitas keeps it: trimmed, lower-cased, at most 254 characters. */
+export const emailSchema = z
+  .string({ error: "must be an email address" })
+  .trim()
+  .toLowerCase()
+  .max(254, { error: "must be at most 254 characters" })
+  .pipe(z.email({ error: "must be an email address" }));
 const MAX_EMAIL = 320;
 
 function clip(value: string | undefined, max: number): string | null {

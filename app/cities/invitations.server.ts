@@ -4,6 +4,7 @@
 // An invitation is pending until it is accepted, revoked or past its 14 days.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
+import { emailSchema } from "../auth/users.server";
 import { DEFAULT_PAGE_SIZE, pageArguments, pageOf, timeCursor } from "../db/pages.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { Conflict, Forbidden, NotFound, parseInput } from "../auth/errors";
@@ -46,12 +47,6 @@ export type AcceptedInvitation = {
 /** The Prisma selection GraphQL passes (Pothos plugin-prisma's `query`). */
 export type InvitationQuery = { select?: Prisma.InvitationSelect } | { include?: Prisma.InvitationInclude };
 
-export const emailSchema = z
-  .string({ error: "must be an email address" })
-  .trim()
-  .toLowerCase()
-  .max(254, { error: "must be at most 254 characters" })
-  .pipe(z.email({ error: "must be an email address" }));
 
 const roleSchema = z.enum(["staff", "admin"], { error: "must be staff or admin" });
 

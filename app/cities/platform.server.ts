@@ -29,7 +29,8 @@ import { SUPPORTED_LOCALES } from "../i18n/locales";
 import { CityFileError, fieldPath, parseCityData, SLUG_PATTERN, type CityFile, type cityFileSchema } from "../tenancy/city-file.server";
 import { insertCity } from "../tenancy/city-files.server";
 import { forgetTenantLookups } from "../tenancy/resolve.server";
-import { emailSchema, insertInvitation, type CreatedInvitation } from "./invitations.server";
+import { emailSchema } from "../auth/users.server";
+import { insertInvitation, type CreatedInvitation } from "./invitations.server";
 
 const PERMISSION = "platform.cities.manage";
 

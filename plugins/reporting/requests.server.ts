@@ -4,6 +4,7 @@
 // duplicates, and whoever followed the duplicate follows the request it was merged into.
 import { randomInt, randomUUID } from "node:crypto";
 import { z } from "zod";
+import { emailSchema } from "../../app/auth/users.server";
 import { recordAudit, type AuditActor } from "../../app/audit/audit.server";
 import { Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed, parseInput } from "../../app/auth/errors";
 import { can, requireCityPermission, type Principal } from "../../app/auth/permissions";
@@ -230,12 +231,6 @@ const optionalText = (max: number) =>
     .nullish()
     .transform((value) => (value ? value : null));
 
-export const emailSchema = z
-  .string({ error: "must be an email address" })
-  .trim()
-  .toLowerCase()
-  .max(254, { error: "must be at most 254 characters" })
-  .pipe(z.email({ error: "must be an email address" }));
 
 const reportSchema = z
   .strictObject({
