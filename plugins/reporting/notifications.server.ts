@@ -12,6 +12,7 @@ import { withTenant, type Database, type Tx } from "../../app/db/database.server
 import { createI18n } from "../../app/i18n/i18n";
 import { isSupportedLocale, type Locale } from "../../app/i18n/locales";
 import { pickTranslation } from "../../app/i18n/translated";
+import { CLOSE_REASON_LABELS, STATUS_LABELS } from "./labels";
 import type { RequestStatus } from "./requests.server";
 import { unsubscribeUrl } from "./unsubscribe.server";
 import { translations } from "./locales";
@@ -19,22 +20,7 @@ import type { ReportingSettings } from "./settings.server";
 
 export type NotificationKind = "created" | "status_changed" | "public_update" | "merged";
 
-/** Status and close-reason labels, as keys of the plugin's namespace. */
-export const STATUS_LABELS = {
-  open: "reporting:status.open",
-  acknowledged: "reporting:status.acknowledged",
-  in_progress: "reporting:status.in_progress",
-  closed: "reporting:status.closed",
-} as const;
-
-export const CLOSE_REASON_LABELS = {
-  fixed: "reporting:status.reason.fixed",
-  duplicate: "reporting:status.reason.duplicate",
-  not_city_responsibility: "reporting:status.reason.not_city_responsibility",
-  not_found: "reporting:status.reason.not_found",
-  wont_fix: "reporting:status.reason.wont_fix",
-  reopened: "reporting:status.reason.reopened",
-} as const;
+export { CLOSE_REASON_LABELS, STATUS_LABELS } from "./labels";
 
 const translators = new Map<string, TFunction>();
 
@@ -124,7 +110,7 @@ export async function queueNotifications(tx: Tx, tenantId: string, notice: Notif
   const trackingId = request.trackingId;
   const url = `${origin}/services/reporting/requests/${trackingId}`;
   const status = t(STATUS_LABELS[request.status]);
-  const reasonKey = event?.reason && event.reason in CLOSE_REASON_LABELS ? CLOSE_REASON_LABELS[event.reason as keyof typeof CLOSE_REASON_LABELS] : null;
+  const reasonKey = event?.reason ? (CLOSE_REASON_LABELS[event.reason] ?? null) : null;
 
   let subject: string;
   const paragraphs: string[] = [];

@@ -8,7 +8,8 @@ import type { I18nHandle } from "../../../app/i18n/i18n";
 import type { loader as rootLoader } from "../../../app/root";
 import { coordinate, dateTime } from "./components/format";
 import { History } from "./components/history";
-import { CLOSE_REASON_KEYS, StatusTag } from "./components/status-tag";
+import { CLOSE_REASON_LABELS } from "../labels";
+import { StatusTag } from "./components/status-tag";
 import stylesHref from "./reporting.css";
 import { followAction, trackingPage, type FollowResult } from "./tracking.server";
 
@@ -28,7 +29,7 @@ export default function TrackingPage() {
   const { t } = useTranslation("reporting");
   const { request, display } = data;
   const emailError = result?.errors.email ? t(result.errors.email.key) : undefined;
-  const reason = request.closeReason ? CLOSE_REASON_KEYS[request.closeReason] : undefined;
+  const reason = request.closeReason ? CLOSE_REASON_LABELS[request.closeReason] : undefined;
 
   return (
     <div className="reporting">

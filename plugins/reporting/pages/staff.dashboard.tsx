@@ -7,7 +7,7 @@ import type { I18nHandle } from "../../../app/i18n/i18n";
 import { dashboardPage } from "./dashboard.server";
 import { count, date, duration } from "./components/format";
 import { StaffNav } from "./components/staff-nav";
-import { STATUS_KEYS } from "./components/status-tag";
+import { STATUS_LABELS } from "../labels";
 import stylesHref from "./reporting.css";
 
 export const handle: I18nHandle = { i18n: "reporting" };
@@ -77,7 +77,7 @@ export default function Dashboard() {
                 <th scope="col">{t("staff.list.category")}</th>
                 {data.statuses.map((status) => (
                   <th key={status} scope="col">
-                    {t(STATUS_KEYS[status])}
+                    {t(STATUS_LABELS[status])}
                   </th>
                 ))}
                 <th scope="col">{t("staff.dashboard.totalColumn")}</th>

@@ -11,7 +11,8 @@ import type { loader as rootLoader } from "../../../app/root";
 import { coordinate, dateTime } from "./components/format";
 import { History } from "./components/history";
 import { StaffNav } from "./components/staff-nav";
-import { CLOSE_REASON_KEYS, STATUS_KEYS, StatusTag } from "./components/status-tag";
+import { CLOSE_REASON_LABELS, STATUS_LABELS } from "../labels";
+import { StatusTag } from "./components/status-tag";
 import stylesHref from "./reporting.css";
 import { staffRequestAction, staffRequestPage, type StaffActionResult, type StaffForm } from "./staff-request.server";
 
@@ -65,7 +66,7 @@ export default function StaffRequest() {
       </Form>
     </section>
   );
-  const reason = request.closeReason ? CLOSE_REASON_KEYS[request.closeReason] : undefined;
+  const reason = request.closeReason ? CLOSE_REASON_LABELS[request.closeReason] : undefined;
 
   return (
     <div className="reporting">
@@ -192,7 +193,7 @@ export default function StaffRequest() {
                     label={t("staff.request.newStatus")}
                     defaultValue={valueOf("status", "status", data.nextStatuses[0])}
                     error={errorOf("status", "status")}
-                    options={data.nextStatuses.map((status) => ({ value: status, label: t(STATUS_KEYS[status]) }))}
+                    options={data.nextStatuses.map((status) => ({ value: status, label: t(STATUS_LABELS[status]) }))}
                   />
                   <SelectField
                     id="status-reason"
@@ -201,7 +202,7 @@ export default function StaffRequest() {
                     hint={t("staff.request.reasonHint")}
                     defaultValue={valueOf("status", "reason")}
                     error={errorOf("status", "reason")}
-                    options={[{ value: "", label: t("staff.request.noReason") }, ...data.closeReasons.map((key) => ({ value: key, label: t(CLOSE_REASON_KEYS[key] ?? key) }))]}
+                    options={[{ value: "", label: t("staff.request.noReason") }, ...data.closeReasons.map((key) => ({ value: key, label: t(CLOSE_REASON_LABELS[key] ?? key) }))]}
                   />
                   {textArea("status", "note", t("staff.request.statusNote"), t("staff.request.statusNoteHint"))}
                 </>,

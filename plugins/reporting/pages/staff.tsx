@@ -6,7 +6,8 @@ import { ErrorSummary, SelectField, TextField } from "../../../app/components/fo
 import type { I18nHandle } from "../../../app/i18n/i18n";
 import { coordinate, date } from "./components/format";
 import { StaffNav } from "./components/staff-nav";
-import { STATUS_KEYS, StatusTag } from "./components/status-tag";
+import { STATUS_LABELS } from "../labels";
+import { StatusTag } from "./components/status-tag";
 import stylesHref from "./reporting.css";
 import { staffListPage } from "./staff.server";
 
@@ -49,7 +50,7 @@ export default function StaffList() {
           options={[
             { value: "", label: t("staff.list.anyStatus") },
             { value: "active", label: t("staff.list.notClosed") },
-            ...(["open", "acknowledged", "in_progress", "closed"] as const).map((status) => ({ value: status, label: t(STATUS_KEYS[status]) })),
+            ...(["open", "acknowledged", "in_progress", "closed"] as const).map((status) => ({ value: status, label: t(STATUS_LABELS[status]) })),
           ]}
         />
         <SelectField

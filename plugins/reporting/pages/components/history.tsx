@@ -4,7 +4,8 @@
 import { Link } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
 import { dateTime, type Display } from "./format";
-import { CLOSE_REASON_KEYS, STATUS_KEYS, type Status } from "./status-tag";
+import { CLOSE_REASON_LABELS, STATUS_LABELS } from "../../labels";
+import type { Status } from "./status-tag";
 
 export type HistoryEvent = {
   id: string;
@@ -31,7 +32,7 @@ export function History({ events, display, staff = false }: { events: readonly H
       case "status_changed":
         return event.reason === "reopened"
           ? t("page.history.reopened")
-          : t("page.history.statusChanged", { status: event.toStatus ? t(STATUS_KEYS[event.toStatus]) : "" });
+          : t("page.history.statusChanged", { status: event.toStatus ? t(STATUS_LABELS[event.toStatus]) : "" });
       case "public_update":
         return t("page.history.publicUpdate");
       case "internal_note":
@@ -47,7 +48,7 @@ export function History({ events, display, staff = false }: { events: readonly H
   return (
     <ol className="timeline">
       {events.map((event) => {
-        const reason = event.reason && event.reason !== "reopened" && event.kind === "status_changed" ? CLOSE_REASON_KEYS[event.reason] : undefined;
+        const reason = event.reason && event.reason !== "reopened" && event.kind === "status_changed" ? CLOSE_REASON_LABELS[event.reason] : undefined;
         return (
           <li key={event.id} className={event.public ? undefined : "timeline__item--internal"}>
             <p className="timeline__meta">
