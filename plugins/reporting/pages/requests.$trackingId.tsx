@@ -9,6 +9,7 @@ import type { loader as rootLoader } from "../../../app/root";
 import { coordinate, dateTime } from "./components/format";
 import { History } from "./components/history";
 import { CLOSE_REASON_LABELS } from "../labels";
+import { Photos } from "./components/photos";
 import { StatusTag } from "./components/status-tag";
 import stylesHref from "./reporting.css";
 import { followAction, trackingPage, type FollowResult } from "./tracking.server";
@@ -113,20 +114,7 @@ export default function TrackingPage() {
         </div>
       </dl>
 
-      {request.photos.length > 0 ? (
-        <section aria-labelledby="photos-heading">
-          <h2 id="photos-heading">{t("page.tracking.photos")}</h2>
-          <ul className="photos">
-            {request.photos.map((src, index) => (
-              <li key={src}>
-                <a href={src}>
-                  <img src={src} alt={t("page.tracking.photoAlt", { number: index + 1 })} loading="lazy" />
-                </a>
-              </li>
-            ))}
-          </ul>
-        </section>
-      ) : null}
+      <Photos photos={request.photos} />
 
       <section aria-labelledby="history-heading" className="reporting__narrow">
         <h2 id="history-heading">{t("page.tracking.history")}</h2>

@@ -12,6 +12,7 @@ import { coordinate, dateTime } from "./components/format";
 import { History } from "./components/history";
 import { StaffNav } from "./components/staff-nav";
 import { CLOSE_REASON_LABELS, STATUS_LABELS } from "../labels";
+import { Photos } from "./components/photos";
 import { StatusTag } from "./components/status-tag";
 import stylesHref from "./reporting.css";
 import { staffRequestAction, staffRequestPage, type StaffActionResult, type StaffForm } from "./staff-request.server";
@@ -155,20 +156,7 @@ export default function StaffRequest() {
             </div>
           </dl>
 
-          {request.photos.length > 0 ? (
-            <section aria-labelledby="photos-heading">
-              <h2 id="photos-heading">{t("page.tracking.photos")}</h2>
-              <ul className="photos">
-                {request.photos.map((src, index) => (
-                  <li key={src}>
-                    <a href={src}>
-                      <img src={src} alt={t("page.tracking.photoAlt", { number: index + 1 })} loading="lazy" />
-                    </a>
-                  </li>
-                ))}
-              </ul>
-            </section>
-          ) : null}
+          <Photos photos={request.photos} />
           {request.mediaUrl ? (
             <p>
               {t("staff.request.mediaUrl")} <span dir="ltr">{request.mediaUrl}</span>
