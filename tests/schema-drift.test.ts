@@ -139,6 +139,16 @@ describe("Prisma schema and migrated database", () => {
     // here on purpose, so that a city's table cannot be added without one by accident.
     const platformTables = [
       "cities",
+      // The instance's federation state and the federated catalogue (ADR 013).
+      "federation_component_versions",
+      "federation_components",
+      "federation_dataset_followers",
+      "federation_dataset_records",
+      "federation_datasets",
+      "federation_inbox",
+      "federation_keys",
+      "federation_outbox",
+      "federation_peers",
       "identity_clients",
       "identity_payloads",
       "identity_realms",

@@ -84,11 +84,49 @@ export type PluginKpi = {
   compute: (context: PluginCityContext) => Promise<unknown>;
 };
 
+/**
+ * One item of a component as a city has it or would get it (a category): compared by `hash`,
+ * a digest of its content that the handler computes the same way for both sides.
+ */
+export type ComponentItem = { key: string; name: Record<string, string>; hash: string };
+
+/**
+ * What the federation layer asks of a plugin for one kind of component. Definitions are plain
+ * JSON (no code ever travels): `export` builds them from what the city runs, `parse` checks
+ * definitions that came from elsewhere (another city, another instance: untrusted), `items`
+ * lists what definitions hold and `current` what the city has, and `apply` writes the chosen
+ * items in the city's unit of work: creating the missing ones and replacing exactly those in
+ * `replace`, nothing else.
+ */
+export type ComponentHandler = {
+  export(context: PluginCityContext): Promise<unknown>;
+  parse(definitions: unknown): unknown;
+  items(definitions: unknown): ComponentItem[];
+  current(context: PluginCityContext): Promise<ComponentItem[]>;
+  apply(context: PluginCityContext, definitions: unknown, choice: { create: readonly string[]; replace: readonly string[] }): Promise<void>;
+};
+
+/** One record of a dataset: `key` is stable across refreshes (e.g. "pothole/2026-11"). */
+export type DatasetRecord = { key: string; data: Record<string, unknown> };
+
+export type DatasetHandler = {
+  /** Every record the city would share now; the layer diffs it against what it last published. */
+  snapshot(context: PluginCityContext): Promise<DatasetRecord[]>;
+};
+
 export type FederationExports = {
   /** Kinds of component a city can publish from what it runs (e.g. "categories"). */
-  components?: readonly { kind: string; name: string }[];
-  /** Datasets a city can share (e.g. "request-statistics"). */
-  datasets?: readonly { id: string; name: string }[];
+  components?: readonly { kind: string; name: string; handler: () => Promise<ComponentHandler> }[];
+  /** Datasets a city can share (e.g. "request-statistics"), described for DCAT-AP by `keywords` and `fields`. */
+  datasets?: readonly {
+    id: string;
+    name: string;
+    description: string;
+    keywords?: readonly string[];
+    /** Each record's `data` fields, described: the dataset's columns in its DCAT description. */
+    fields: readonly { name: string; type: "string" | "integer" | "number" | "date" | "translated"; description: string }[];
+    handler: () => Promise<DatasetHandler>;
+  }[];
 };
 
 export type PluginManifest = {

@@ -61,7 +61,8 @@ const fields = {
   position: positionSchema.nullish(),
 };
 
-const defineSchema = z.strictObject({ code: categoryCodeSchema, ...fields });
+/** A category as staff define it; categories imported from another city obey it too (federation). */
+export const categoryDefinitionSchema = z.strictObject({ code: categoryCodeSchema, ...fields });
 const updateSchema = z.strictObject({
   id: z.string({ error: "must be a category id" }),
   ...fields,
@@ -125,7 +126,7 @@ export function findCategory(tx: Tx, tenantId: string, input: { code?: string | 
 export async function defineServiceCategory(principal: Principal, input: CategoryInput, context: ServiceContext = {}): Promise<ServiceCategory> {
   const actor = requireCityPermission(principal, context.tenantId, "reporting.configure");
   const { tenantId } = actor;
-  const data = parseInput(defineSchema, input);
+  const data = parseInput(categoryDefinitionSchema, input);
   await reportingSettings(tenantId, context.database);
   return withTenant(
     tenantId,

@@ -111,7 +111,26 @@ export default definePlugin({
     kpi("backlog", "reporting:kpi.backlog", (figures) => figures.backlog),
   ],
   federation: {
-    components: [{ kind: "categories", name: "reporting:plugin.categoriesComponent" }],
-    datasets: [{ id: "request-statistics", name: "reporting:plugin.statisticsDataset" }],
+    components: [
+      { kind: "categories", name: "reporting:plugin.categoriesComponent", handler: async () => (await import("./federation.server")).categoriesComponent },
+    ],
+    datasets: [
+      {
+        id: "request-statistics",
+        name: "reporting:plugin.statisticsDataset",
+        description: "reporting:plugin.statisticsDatasetDescription",
+        keywords: ["service requests", "Open311", "public works"],
+        fields: [
+          { name: "category", type: "string", description: "reporting:plugin.statisticsField.category" },
+          { name: "categoryName", type: "translated", description: "reporting:plugin.statisticsField.categoryName" },
+          { name: "month", type: "string", description: "reporting:plugin.statisticsField.month" },
+          { name: "received", type: "integer", description: "reporting:plugin.statisticsField.received" },
+          { name: "closed", type: "integer", description: "reporting:plugin.statisticsField.closed" },
+          { name: "open", type: "integer", description: "reporting:plugin.statisticsField.open" },
+          { name: "medianHoursToClose", type: "number", description: "reporting:plugin.statisticsField.medianHoursToClose" },
+        ],
+        handler: async () => (await import("./federation.server")).requestStatisticsDataset,
+      },
+    ],
   },
 });
