@@ -10,6 +10,7 @@ import type { RequestHandler } from "express";
 import { config, demoUsersEnabled } from "./app/config.server";
 import { closeDatabase, getDatabase } from "./app/db/database.server";
 import { migrate } from "./app/db/migrate.server";
+import { startFederationWorker } from "./app/federation/worker.server";
 import { createApp, remixHandler } from "./app/http.server";
 import { identity, setIdentity } from "./app/identity/identity.server";
 import { provisionIdentity } from "./app/identity/provision.server";
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
   const server = env.HOST ? app.listen(env.PORT, env.HOST, onListening) : app.listen(env.PORT, onListening);
   // Plugins' background work (the reporting plugin's notification outbox).
   const jobs = startPluginJobs({ log });
+  // Federation: outbox delivery, dataset refreshes, pruning (app/federation/worker.server.ts).
+  const federation = startFederationWorker({ log });
 
   server.on("error", (error) => {
     console.error(`civitas: cannot listen on port ${env.PORT}:`, error.message);
@@ -124,6 +127,7 @@ async function main(): Promise<void> {
     force.unref();
     server.close(async () => {
       await jobs.stop().catch((error: unknown) => console.error("civitas: stopping jobs:", error));
+      await federation.stop().catch((error: unknown) => console.error("civitas: stopping the federation worker:", error));
       await setIdentity(undefined).catch((error: unknown) => console.error("civitas: closing identity:", error));
       await closeDatabase().catch((error: unknown) => console.error("civitas: closing the database:", error));
       log("stopped");

@@ -57,6 +57,19 @@ const schema = z.object({
     })
     .transform((value) => value?.replace(/\/$/, "")),
   /**
+   * The instance's name in its federation discovery document (what peers' operators see).
+   * Default: "Civitas" and the public URL's host.
+   */
+  CIVITAS_INSTANCE_NAME: z.string().trim().min(1).max(200).optional(),
+  /**
+   * Federation over plain http to hosts other than loopback (a private test network). Off:
+   * peers are reached over https only, loopback addresses (development, tests) excepted.
+   */
+  CIVITAS_FEDERATION_ALLOW_HTTP: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((value) => value === "true" || value === "1"),
+  /**
    * A real Keycloak (26) holding the realms, e.g. https://sso.example. Unset: Civitas serves its
    * embedded Keycloak-compatible provider at /realms/{realm}.
    */

@@ -9,6 +9,7 @@ import compression from "compression";
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from "express";
 import morgan from "morgan";
 import { csrfSeed } from "./auth/csrf.server";
+import { federationRoutes } from "./federation/http.server";
 import { trustProxySetting } from "./config.server";
 import { carriesSessionCookie } from "./auth/web-session.server";
 import { identity, identityRoutes } from "./identity/identity.server";
@@ -29,9 +30,11 @@ export type AppOptions = {
   logRequests?: boolean;
   /** Serves /graphql and /{slug}/graphql; defaults to the process' endpoint (graphql/yoga.ts). */
   graphql?: RequestHandler;
+  /** Serves /.well-known/civitas-federation and /federation/...; defaults to the process database's. */
+  federation?: RequestHandler;
 };
 
-export function createApp({ handler, trustProxy, publicDir = "public", logRequests = true, graphql }: AppOptions): Express {
+export function createApp({ handler, trustProxy, publicDir = "public", logRequests = true, graphql, federation }: AppOptions): Express {
   const app = express();
   app.disable("x-powered-by");
   // Off unless configured: the client's X-Forwarded-* headers would otherwise choose the city
@@ -47,6 +50,10 @@ export function createApp({ handler, trustProxy, publicDir = "public", logReques
   app.use(graphql ?? processGraphQL());
   // Plugins' APIs (Open311): key- or token-authenticated, no cookies, like GraphQL.
   app.use(pluginEndpoints());
+  // Federation (docs/federation.md): signed instance-to-instance requests, on any host. Before
+  // the pages' form checks (the inbox takes JSON) and before anything reads a body: the inbox
+  // verifies the signed digest over the exact bytes.
+  app.use(federation ?? federationRoutes());
   app.use(compression());
   // Fingerprinted assets never change under one name.
   app.use("/build", express.static(`${publicDir}/build`, { immutable: true, maxAge: "1y", index: false }));

@@ -140,9 +140,12 @@ export const CORE_PERMISSIONS = definePermissions("core", [
   { id: "audit.read", description: "permissions:audit.read", grantedTo: ["admin"] },
   { id: "city.settings.update", description: "permissions:city.settings.update", grantedTo: ["admin"] },
   { id: "plugins.manage", description: "permissions:plugins.manage", grantedTo: ["admin"] },
+  // Publishing, importing and subscribing for a city; peering is the operators' (below).
+  { id: "federation.manage", description: "permissions:federation.manage", grantedTo: ["admin"] },
   { id: "platform.cities.manage", description: "permissions:platform.cities.manage", grantedTo: ["operator"] },
   { id: "platform.operators.manage", description: "permissions:platform.operators.manage", grantedTo: ["operator"] },
   { id: "platform.audit.read", description: "permissions:platform.audit.read", grantedTo: ["operator"] },
+  { id: "platform.federation.manage", description: "permissions:platform.federation.manage", grantedTo: ["operator"] },
 ]);
 
 export function getPermission(id: string): Permission | undefined {

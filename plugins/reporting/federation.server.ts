@@ -4,6 +4,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { Conflict, ValidationFailed } from "../../app/auth/errors";
+import { canonicalJson } from "../../app/federation/canonical";
 import type { Tx } from "../../app/db/database.server";
 import type { Prisma } from "../../app/db/generated/client.ts";
 import type { ComponentHandler, ComponentItem, DatasetHandler, DatasetRecord, PluginCityContext } from "../../app/plugins/sdk.server";
@@ -103,24 +104,6 @@ const definitionsSchema = z.strictObject(
   { error: "category definitions must be an object with a list of categories" },
 );
 
-/** JSON with every object's keys sorted, so that equal content is equal text. */
-export function canonicalJson(value: unknown): string {
-  const sorted = (node: unknown): unknown => {
-    if (Array.isArray(node)) return node.map(sorted);
-    if (node && typeof node === "object") {
-      return Object.fromEntries(
-        Object.keys(node)
-          .sort()
-          .flatMap((key) => {
-            const child = (node as Record<string, unknown>)[key];
-            return child === undefined ? [] : [[key, sorted(child)]];
-          }),
-      );
-    }
-    return node;
-  };
-  return JSON.stringify(sorted(value));
-}
 
 /**
  * sha-256 (hex) of the category's canonical JSON. A city's archived category hashes with

@@ -15,7 +15,8 @@ export const TINY_PNG = Buffer.from(
 
 /**
  * A city with one domain, one user (admin), one plugin installation, one audit event, one API
- * client, one session, one pending invitation, one persisted GraphQL operation and a logo; with
+ * client, one session, one pending invitation, one persisted GraphQL operation, a logo, a
+ * federation import and subscription (of a component and a dataset it published); with
  * `pluginRows`, each plugin's rows too (plugins/testing.ts): a row in every table a city owns.
  */
 export async function createCity(
@@ -65,6 +66,38 @@ export async function createCity(
     await tx.session.create({
       data: { tenantId: id, id: `session-${randomUUID()}`, userId, data: {}, expiresAt: new Date(Date.now() + 3_600_000) },
     });
+    // Federation: a component and a dataset the city published (instance-level rows), and the
+    // city's own import of the one and subscription to the other.
+    const origin = { uri: `http://civitas.test/federation/cities/${slug}`, slug, names: { en: `City ${counter}` }, instance: "http://civitas.test" };
+    const componentId = randomUUID();
+    await tx.federationComponent.create({
+      data: {
+        id: componentId,
+        uri: `http://civitas.test/federation/components/${componentId}`,
+        originTenantId: id,
+        originCity: origin,
+        pluginId: "notice-board",
+        kind: "notices",
+        title: { en: "Notices" },
+        locales: ["en"],
+        latestVersion: 1,
+      },
+    });
+    await tx.federationImport.create({ data: { tenantId: id, componentId, version: 1, importedBy: userId } });
+    const datasetId = randomUUID();
+    await tx.federationDataset.create({
+      data: {
+        id: datasetId,
+        uri: `http://civitas.test/federation/datasets/${datasetId}`,
+        originTenantId: id,
+        originCity: origin,
+        pluginId: "reporting",
+        dataset: "request-statistics",
+        title: { en: "Statistics" },
+        sharing: "public",
+      },
+    });
+    await tx.federationSubscription.create({ data: { tenantId: id, datasetId, state: "active" } });
     if (overrides.pluginRows) for (const seed of PLUGIN_TEST_ROWS) await seed(tx, { tenantId: id, userId });
   }, database);
   return { id, slug, userId };
