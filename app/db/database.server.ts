@@ -28,8 +28,8 @@ export type Database = {
   owner: SqlSession;
   /**
    * Runs a script of several statements in one round trip on a request-work connection and
-   * answers each statement's rows. Only for tenant-read.server.ts, which wraps it in a city's
-   * read-only unit of work; a failed script is rolled back before the connection is reused.
+   * answers each statement's rows. Only for readInTenant and writeInTenant below, which wrap it
+   * in a city's unit of work; a failed script is rolled back before the connection is reused.
    */
   script(sql: string): Promise<SqlRow[][]>;
   close(): Promise<void>;
@@ -55,6 +55,7 @@ export type DatabaseOptions = {
    * Called with every SQL statement the request-work clients (unscopedPrisma, adminPrisma) send,
    * as Prisma reports it (its query log): for tests that count statements. BEGIN is not reported
    * on PostgreSQL (the driver adapter sends it), COMMIT is (PGlite: an "Implicit COMMIT" comment).
+   * A script (readInTenant, writeInTenant) is reported once, whole: one call, one round trip.
    * Unset (production), the clients log nothing.
    */
   onQuery?: (sql: string) => void;
@@ -83,6 +84,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       adminPrisma,
       owner: postgresSession(ownerPool),
       async script(sql) {
+        options.onQuery?.(sql);
         const client = await pool.connect();
         try {
           const results = (await client.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
@@ -115,6 +117,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       adminPrisma: prisma,
       owner: pgliteSession(lite),
       async script(sql) {
+        options.onQuery?.(sql);
         try {
           const results = await lite.exec(sql);
           return results.map((result) => result.rows as SqlRow[]);
@@ -349,12 +352,27 @@ export function joinSql(parts: readonly LiteralSql[], separator: " AND " | " OR 
  * (Open311's GET) where a transaction of separate round trips costs more than the query. Inside
  * a unit of work already open for the city, the statements join it instead.
  */
-export async function readInTenant(tenantId: string, statements: readonly LiteralSql[], database?: Database): Promise<SqlRow[][]> {
+export function readInTenant(tenantId: string, statements: readonly LiteralSql[], database?: Database): Promise<SqlRow[][]> {
+  return scriptInTenant("BEGIN READ ONLY", tenantId, statements, database);
+}
+
+/**
+ * Statements that write, in one city's unit of work, in ONE round trip: as readInTenant, but the
+ * transaction may write (still app_rw, still confined to the city by RLS), and commits with the
+ * script or not at all. For a hot write whose values are all known before it starts (Open311's
+ * POST files a report in one data-modifying statement). Inside a unit of work already open for
+ * the city, the statements join it, and commit or roll back with it.
+ */
+export function writeInTenant(tenantId: string, statements: readonly LiteralSql[], database?: Database): Promise<SqlRow[][]> {
+  return scriptInTenant("BEGIN", tenantId, statements, database);
+}
+
+async function scriptInTenant(begin: "BEGIN" | "BEGIN READ ONLY", tenantId: string, statements: readonly LiteralSql[], database?: Database): Promise<SqlRow[][]> {
   if (!UUID.test(tenantId)) throw new TenantScopeError(`Not a tenant id: ${JSON.stringify(tenantId)}`);
   const current = ambient.getStore();
   if (current) {
     if (current.scope.kind !== "tenant" || current.scope.tenantId !== tenantId) {
-      throw new TenantScopeError("A unit of work for one city cannot read another city's.");
+      throw new TenantScopeError("A unit of work for one city cannot read or write another city's.");
     }
     const rows: SqlRow[][] = [];
     for (const statement of statements) rows.push(await current.tx.$queryRawUnsafe<SqlRow[]>(statement.text));
@@ -362,7 +380,7 @@ export async function readInTenant(tenantId: string, statements: readonly Litera
   }
   const db = database ?? (await getDatabase());
   const script = [
-    "BEGIN READ ONLY",
+    begin,
     "SET LOCAL ROLE app_rw",
     `SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`,
     ...statements.map((statement) => statement.text),

@@ -101,7 +101,28 @@ export async function queueNotifications(tx: Tx, tenantId: string, notice: Notif
     if (actor?.email) recipients.delete(actor.email.toLowerCase());
   }
   if (recipients.size === 0) return 0;
+  const { count } = await tx.reportingOutboxMessage.createMany({ data: outboxMessages(tenantId, notice, { request, event, city }, recipients), skipDuplicates: true });
+  return count;
+}
 
+/** A notice's outbox row to one recipient. */
+export type OutboxMessage = { tenantId: string; id: string; dedupeKey: string; requestId: string; recipient: string; locale: string; subject: string; body: string };
+
+/**
+ * The emails of a notice, one per recipient (in address order), in the request's language: what
+ * queueNotifications writes to the outbox, for a caller that writes them in a statement of its own.
+ */
+export function outboxMessages(
+  tenantId: string,
+  notice: Pick<NotificationRequest, "requestId" | "eventId" | "kind" | "mergedIntoTrackingId">,
+  about: {
+    request: { trackingId: string; status: RequestStatus; locale: string; category: { names: unknown } };
+    event: { body: string | null; reason: string | null } | null;
+    city: { slug: string; names: unknown; defaultLocale: string };
+  },
+  recipients: Iterable<string>,
+): OutboxMessage[] {
+  const { request, event, city } = about;
   const locale = request.locale;
   const t = reportingTranslator(locale);
   const category = pickTranslation((request.category.names ?? {}) as Record<string, string>, locale, city.defaultLocale)?.text ?? "";
@@ -142,20 +163,16 @@ export async function queueNotifications(tx: Tx, tenantId: string, notice: Notif
   paragraphs.push(t("reporting:email.footer", { city: cityName }));
   const body = paragraphs.filter(Boolean).join("\n\n");
 
-  const { count } = await tx.reportingOutboxMessage.createMany({
-    data: [...recipients].sort().map((recipient) => ({
-      tenantId,
-      id: randomUUID(),
-      dedupeKey: `${notice.eventId}:${recipient}`,
-      requestId: notice.requestId,
-      recipient,
-      locale,
-      subject,
-      body,
-    })),
-    skipDuplicates: true,
-  });
-  return count;
+  return [...recipients].sort().map((recipient) => ({
+    tenantId,
+    id: randomUUID(),
+    dedupeKey: `${notice.eventId}:${recipient}`,
+    requestId: notice.requestId,
+    recipient,
+    locale,
+    subject,
+    body,
+  }));
 }
 
 // --- Delivery -------------------------------------------------------------------------------

@@ -9,14 +9,14 @@ import { recordAudit, type AuditActor } from "../../app/audit/audit.server";
 import { Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed, parseInput } from "../../app/auth/errors";
 import { can, requireCityPermission, type Principal } from "../../app/auth/permissions";
 import { auditActor, type ServiceContext } from "../../app/auth/principal.server";
-import { UUID_PATTERN, withTenant, type Database, type Tx } from "../../app/db/database.server";
+import { joinSql, literalSql, UUID_PATTERN, withTenant, writeInTenant, type Database, type Tx } from "../../app/db/database.server";
 import type { Prisma, ReportingRequest } from "../../app/db/generated/client.ts";
 import { readTimeCursor, timeCursor, pageOf, DEFAULT_PAGE_SIZE, pageSize, cursorArgument } from "../../app/db/pages.server";
 import { SUPPORTED_LOCALES } from "../../app/i18n/locales";
 import { pickTranslation } from "../../app/i18n/translated";
 import { checkAttributeValues, storedAttributes, type AttributeValues, type Translated } from "./attributes";
 import { categoryCodeSchema, findCategory, readerCity } from "./categories.server";
-import { queueNotifications } from "./notifications.server";
+import { outboxMessages, queueNotifications } from "./notifications.server";
 import { preparePhotos, type PreparedPhoto } from "./photos.server";
 import { reportingSettings, type ReportingSettings } from "./settings.server";
 
@@ -30,6 +30,8 @@ export type ReportingContext = ServiceContext & {
   /** Already read by the caller in this unit of work (Open311 has both): not read again. */
   settings?: ReportingSettings;
   city?: { slug: string; names: Record<string, string>; defaultLocale: string };
+  /** Read by the caller (Open311, with the api_key's client); null: the city has no such category. */
+  category?: ReportCategory | null;
   /** Answer the new request's id and tracking id only, without reading it back (Open311). */
   receipt?: boolean;
 };
@@ -488,6 +490,21 @@ export async function findDuplicateCandidates(
 
 // --- Reporting ----------------------------------------------------------------------------
 
+/** What filing a report needs of its category (Open311 reads it with the api_key's client). */
+export type ReportCategory = { id: string; code: string; names: unknown; attributes: unknown; archivedAt: Date | null };
+
+type ReportData = z.output<typeof reportSchema>;
+
+/** The category a report may be filed in, and its attribute values checked against it. */
+function acceptReport(category: ReportCategory | null, data: ReportData): { category: ReportCategory; values: AttributeValues } {
+  if (!category || category.archivedAt) {
+    throw new ValidationFailed({ [data.categoryCode ? "categoryCode" : "categoryId"]: ["is not a category of this city"] });
+  }
+  const { values, problems } = checkAttributeValues(storedAttributes(category.attributes), data.attributes);
+  if (Object.keys(problems).length > 0) throw new ValidationFailed(problems);
+  return { category, values };
+}
+
 /**
  * Files a report. Anonymous where the city allows it; a signed-in reporter follows it by
  * account, an email address given follows it by email. Near an open request of the same
@@ -500,18 +517,24 @@ export async function reportIssue(principal: Principal, input: ReportIssueInput,
   const { tenantId } = reporter;
   const data = parseInput(reportSchema, input);
   const photos: PreparedPhoto[] = data.photos?.length ? await preparePhotos(data.photos, settings) : [];
+  const hasPoint = data.latitude != null && data.longitude != null;
+  const checkDuplicates = hasPoint && !data.confirmNotDuplicate;
+
+  // The caller read the category and the city (Open311, with the api_key's client), and nothing
+  // else is to be read — no account's address, no duplicate question, no photos, no request to
+  // answer back: the report is filed in one round trip of its own, not a transaction of several.
+  if (context.category !== undefined && context.city && context.receipt && !reporter.userId && !checkDuplicates && photos.length === 0) {
+    const { category, values } = acceptReport(context.category, data);
+    const created = await fileReport({ tenantId, reporter, data, category, values, city: context.city, hasPoint, photoCount: 0, accountEmail: null, context });
+    return { kind: "created", ...created, request: null };
+  }
+
   return withTenant(
     tenantId,
     async (tx) => {
-      const category = await findCategory(tx, tenantId, { code: data.categoryCode, id: data.categoryId });
-      if (!category || category.archivedAt) {
-        throw new ValidationFailed({ [data.categoryCode ? "categoryCode" : "categoryId"]: ["is not a category of this city"] });
-      }
-      const { values, problems } = checkAttributeValues(storedAttributes(category.attributes), data.attributes);
-      if (Object.keys(problems).length > 0) throw new ValidationFailed(problems);
-
-      const hasPoint = data.latitude != null && data.longitude != null;
-      if (hasPoint && !data.confirmNotDuplicate) {
+      const read = context.category !== undefined ? context.category : await findCategory(tx, tenantId, { code: data.categoryCode, id: data.categoryId });
+      const { category, values } = acceptReport(read, data);
+      if (checkDuplicates) {
         const candidates = await duplicatesNear(tx, tenantId, {
           categoryId: category.id,
           latitude: data.latitude!,
@@ -521,61 +544,107 @@ export async function reportIssue(principal: Principal, input: ReportIssueInput,
         });
         if (candidates.length > 0) return { kind: "duplicates", candidates };
       }
-
       const city = context.city ?? (await tx.city.findFirstOrThrow({ where: { id: tenantId }, select: { slug: true, names: true, defaultLocale: true } }));
-      const id = randomUUID();
-      const locale = data.locale ?? city.defaultLocale;
-      const row = {
-        tenantId,
-        id,
-        categoryId: category.id,
-        description: data.description,
-        latitude: hasPoint ? data.latitude! : null,
-        longitude: hasPoint ? data.longitude! : null,
-        address: data.address,
-        attributeValues: values as Prisma.InputJsonValue,
-        mediaUrl: data.mediaUrl ?? null,
-        source: context.source ?? "graphql",
-        locale,
-        reporterUserId: reporter.userId,
-        reporterEmail: data.email ?? null,
-        reporterFirstName: data.firstName,
-        reporterLastName: data.lastName,
-        reporterPhone: data.phone,
-      };
-      // 32⁸ tracking ids per city: a clash is rare, and then the insert does nothing (no
-      // error, which would end the transaction) and another id is drawn.
-      let trackingId = newTrackingId();
-      while ((await tx.reportingRequest.createMany({ data: [{ ...row, trackingId }], skipDuplicates: true })).count === 0) trackingId = newTrackingId();
-      const event = await addEvent(tx, tenantId, id, reporter.actor, { kind: "created", public: true, toStatus: "open" });
+      // The receipt goes to the reporter's account too (queueNotifications' recipients of a receipt).
+      const account = reporter.userId ? await tx.user.findFirst({ where: { tenantId, id: reporter.userId }, select: { email: true } }) : null;
+      const created = await fileReport({ tenantId, reporter, data, category, values, city, hasPoint, photoCount: photos.length, accountEmail: account?.email ?? null, context });
       for (const photo of photos) {
-        await tx.reportingPhoto.create({ data: { tenantId, id: randomUUID(), requestId: id, ...photo, bytes: photo.bytes as Uint8Array<ArrayBuffer> } });
+        await tx.reportingPhoto.create({ data: { tenantId, id: randomUUID(), requestId: created.id, ...photo, bytes: photo.bytes as Uint8Array<ArrayBuffer> } });
       }
-      if (reporter.userId) await tx.reportingFollower.createMany({ data: [{ tenantId, id: randomUUID(), requestId: id, userId: reporter.userId }], skipDuplicates: true });
-      if (data.email) await tx.reportingFollower.createMany({ data: [{ tenantId, id: randomUUID(), requestId: id, email: data.email }], skipDuplicates: true });
-      await recordAudit(tx, tenantId, {
-        actor: reporter.actor,
-        action: "reporting.request_created",
-        subject: { type: "reporting_request", id },
-        after: { trackingId, category: category.code, source: context.source ?? "graphql", photos: photos.length, attributes: values as Prisma.InputJsonValue },
-        requestId: context.requestId,
-      });
-      await queueNotifications(tx, tenantId, {
-        requestId: id,
-        eventId: event.id,
-        kind: "created",
-        onlyReporter: true,
-        known: {
-          request: { trackingId, status: "open", closeReason: null, locale, reporterEmail: row.reporterEmail, reporterUserId: row.reporterUserId, category: { names: category.names } },
-          event: { body: null, reason: null },
-          city,
-        },
-      });
-      const request = context.receipt ? null : await findRequest(tx, tenantId, trackingId);
-      return { kind: "created", id, trackingId, request };
+      const request = context.receipt ? null : await findRequest(tx, tenantId, created.trackingId);
+      return { kind: "created", ...created, request };
     },
     context.database,
   );
+}
+
+/**
+ * Writes a new report in ONE statement (a data-modifying CTE): the request, its "created" event,
+ * its followers (the reporter's account, the address given), the audit event and the receipt in
+ * the outbox — the rows addEvent, recordAudit and queueNotifications write, with the same values.
+ * In the caller's unit of work when one is open (writeInTenant joins it), else in one round trip.
+ */
+async function fileReport(options: {
+  tenantId: string;
+  reporter: Reporter;
+  data: ReportData;
+  category: ReportCategory;
+  values: AttributeValues;
+  city: { slug: string; names: unknown; defaultLocale: string };
+  hasPoint: boolean;
+  photoCount: number;
+  /** The signed-in reporter's address, which gets the receipt too. */
+  accountEmail: string | null;
+  context: ReportingContext;
+}): Promise<{ id: string; trackingId: string }> {
+  const { tenantId, reporter, data, category, values, city, hasPoint, context } = options;
+  const id = randomUUID();
+  const eventId = randomUUID();
+  const locale = data.locale ?? city.defaultLocale;
+  const source = context.source ?? "graphql";
+  const reporterEmail = data.email ?? null;
+  const recipients = new Set<string>();
+  if (reporterEmail) recipients.add(reporterEmail);
+  if (options.accountEmail) recipients.add(options.accountEmail.toLowerCase());
+  const followers = [
+    ...(reporter.userId ? [{ userId: reporter.userId, email: null }] : []),
+    ...(reporterEmail ? [{ userId: null, email: reporterEmail }] : []),
+  ];
+  const actorId = reporter.actor.id ?? null;
+  const attributeValues = JSON.stringify(values);
+
+  // 32⁸ tracking ids per city: a clash is rare, and then the insert does nothing (no error,
+  // which would end the transaction), nothing else is written, and another id is drawn.
+  for (;;) {
+    const trackingId = newTrackingId();
+    const now = new Date();
+    const after = JSON.stringify({ trackingId, category: category.code, source, photos: options.photoCount, attributes: values });
+    const receipt = outboxMessages(
+      tenantId,
+      { requestId: id, eventId, kind: "created" },
+      { request: { trackingId, status: "open", locale, category: { names: category.names } }, event: { body: null, reason: null }, city },
+      recipients,
+    );
+    const parts = [
+      literalSql`request AS (
+        INSERT INTO reporting_requests (tenant_id, id, tracking_id, category_id, status, description, latitude, longitude, address, attribute_values,
+                                        media_url, source, locale, reporter_user_id, reporter_email, reporter_first_name, reporter_last_name, reporter_phone,
+                                        created_at, updated_at)
+        VALUES (${tenantId}::uuid, ${id}::uuid, ${trackingId}, ${category.id}::uuid, 'open', ${data.description},
+                ${hasPoint ? data.latitude! : null}::double precision, ${hasPoint ? data.longitude! : null}::double precision, ${data.address}, ${attributeValues}::jsonb,
+                ${data.mediaUrl ?? null}, ${source}, ${locale}, ${reporter.userId}::uuid, ${reporterEmail}, ${data.firstName}, ${data.lastName}, ${data.phone},
+                ${now}, ${now})
+        ON CONFLICT DO NOTHING
+        RETURNING tenant_id, id)`,
+      literalSql`event AS (
+        INSERT INTO reporting_events (tenant_id, id, request_id, kind, public, from_status, to_status, reason, body, assignee_user_id, related_request_id, actor_type, actor_id, created_at)
+        SELECT tenant_id, ${eventId}::uuid, id, 'created'::reporting_event_kind, TRUE, NULL::reporting_request_status, 'open'::reporting_request_status,
+               NULL::text, NULL::text, NULL::uuid, NULL::uuid, ${reporter.actor.type}::actor_type, ${actorId}::text, ${now}
+          FROM request)`,
+      literalSql`audit AS (
+        INSERT INTO audit_events (tenant_id, id, occurred_at, actor_type, actor_id, action, subject_type, subject_id, after, request_id)
+        SELECT tenant_id, ${randomUUID()}::uuid, ${now}, ${reporter.actor.type}::actor_type, ${actorId}::text, 'reporting.request_created', 'reporting_request', id::text,
+               ${after}::jsonb, ${context.requestId ?? null}::text
+          FROM request)`,
+    ];
+    if (followers.length > 0) {
+      const rows = joinSql(followers.map((follower) => literalSql`(${randomUUID()}::uuid, ${follower.userId}::uuid, ${follower.email}::text)`), ", ");
+      parts.push(literalSql`followers AS (
+        INSERT INTO reporting_followers (tenant_id, id, request_id, user_id, email, created_at)
+        SELECT request.tenant_id, f.id, request.id, f.user_id, f.email, ${now} FROM request, (VALUES ${rows}) AS f (id, user_id, email)
+        ON CONFLICT DO NOTHING)`);
+    }
+    if (receipt.length > 0) {
+      const rows = joinSql(receipt.map((message) => literalSql`(${message.id}::uuid, ${message.dedupeKey}, ${message.recipient}, ${message.locale}, ${message.subject}, ${message.body})`), ", ");
+      parts.push(literalSql`receipt AS (
+        INSERT INTO reporting_outbox (tenant_id, id, dedupe_key, request_id, recipient, locale, subject, body, status, attempts, next_attempt_at, created_at)
+        SELECT request.tenant_id, m.id, m.dedupe_key, request.id, m.recipient, m.locale, m.subject, m.body, 'pending'::reporting_outbox_status, 0, ${now}, ${now}
+          FROM request, (VALUES ${rows}) AS m (id, dedupe_key, recipient, locale, subject, body)
+        ON CONFLICT DO NOTHING)`);
+    }
+    const [[written] = []] = await writeInTenant(tenantId, [literalSql`WITH ${joinSql(parts, ", ")} SELECT count(*)::int AS created FROM request`], context.database);
+    if (Number(written?.created) === 1) return { id, trackingId };
+  }
 }
 
 export type EventInput = {

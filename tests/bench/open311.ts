@@ -1,10 +1,13 @@
 // `npm run bench`: Open311 GeoReport v2 throughput — POST requests (a report filed by an API
-// client: api_key check, validation, the request, its history, follower, audit and outbox in one
-// unit of work) and GET requests (a list filtered by service_code, ~25 requests, and one request
-// by id), through the real Express mount. autocannon from a child process, 16 connections, a
-// warm-up then a fixed duration each. On PostgreSQL when DATABASE_URL names a server (a throw-away
-// database on it; the targets are for it: ≥ 300 created/s, ≥ 1000 reads/s on 2 cores), else on
-// embedded PGlite (in memory). Prints figures; asserts only that every answer was a 200.
+// client: api_key check, validation, the request, its history, follower, audit and outbox) and GET
+// requests (a list filtered by service_code, ~25 requests, and one request by id), through the
+// real Express mount. autocannon from a child process, 16 connections, a warm-up then a fixed
+// duration each. On PostgreSQL when DATABASE_URL names a server (a throw-away database on it; the
+// targets are for it: ≥ 300 created/s, ≥ 1000 reads/s on 2 cores), else on embedded PGlite (in
+// memory). Prints figures, with the SQL round trips of one call as the database's onQuery hook
+// counts them (a script of readInTenant or writeInTenant is one) and the server process' CPU time
+// per call (the load generator runs apart; PostgreSQL's own time is not in it), steadier than the
+// rates on a shared machine; asserts only that every answer was a 200.
 import { load } from "./load";
 
 process.env.NODE_ENV = "production";
@@ -24,7 +27,9 @@ const CODES = ["pothole", "street-light", "graffiti", "litter"];
 const serverUrl = process.env.DATABASE_URL;
 const scratch = serverUrl ? await createScratchPostgres(serverUrl) : null;
 try {
-  const database = await openDatabase(scratch ? { url: scratch.url, poolSize: 10 } : { dataDir: "memory://" });
+  let roundTrips = 0;
+  const onQuery = () => void (roundTrips += 1);
+  const database = await openDatabase(scratch ? { url: scratch.url, poolSize: 10, onQuery } : { dataDir: "memory://", onQuery });
   try {
     await migrate(database.owner);
     const h = await startOpen311(database, { tenantCacheMs: 5_000 });
@@ -54,22 +59,33 @@ try {
       { label: "GET requests/{id}", url: h.url(h.paris.slug, `requests/${id}.json`), method: "GET" as const, headers: {}, body: undefined },
       { label: "GET requests/{id} (XML)", url: h.url(h.paris.slug, `requests/${id}.xml`), method: "GET" as const, headers: {}, body: undefined },
     ];
+    // Counted one call at a time before any load: a load's last calls may still be running after it.
+    const perCall = new Map<string, number>();
+    for (const target of targets) {
+      roundTrips = 0;
+      const one = await fetch(target.url, { method: target.method, headers: target.headers, body: target.body });
+      if (one.status !== 200) throw new Error(`${target.label}: ${one.status} ${await one.text()}`);
+      await one.arrayBuffer();
+      perCall.set(target.label, roundTrips);
+    }
     const rows = [];
     for (const target of targets) {
       for (const seconds of [WARM_UP_SECONDS, SECONDS]) {
+        const cpu = process.cpuUsage();
         const result = await load({ url: target.url, method: target.method, headers: target.headers, body: target.body, connections: CONNECTIONS, duration: seconds });
+        const { user, system } = process.cpuUsage(cpu);
         const failures = result.non2xx + result.errors + result.timeouts;
         if (failures > 0 || h.unexpected.length > 0) {
           throw new Error(`${target.label}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts, ${h.unexpected.length} unexpected: ${String(h.unexpected[0] ?? "")}`);
         }
         if (seconds === SECONDS) {
-          rows.push({ label: target.label, perSecond: Math.round(result.requests.total / result.duration), p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total });
+          rows.push({ label: target.label, perSecond: Math.round(result.requests.total / result.duration), p50: result.latency.p50, p99: result.latency.p99, requests: result.requests.total, roundTrips: perCall.get(target.label), serverCpuMs: Number(((user + system) / 1000 / result.requests.total).toFixed(2)) });
         }
       }
     }
     console.log(
       `Open311 GeoReport v2 on ${scratch ? `PostgreSQL (${new URL(serverUrl!).host})` : "embedded PGlite (in memory)"}: ` +
-        `${CONNECTIONS} connections, ${SECONDS} s each after ${WARM_UP_SECONDS} s of warm-up (latency in ms; targets on PostgreSQL: ≥ 300 created/s, ≥ 1000 reads/s)`,
+        `${CONNECTIONS} connections, ${SECONDS} s each after ${WARM_UP_SECONDS} s of warm-up (latency and CPU in ms; targets on PostgreSQL: ≥ 300 created/s, ≥ 1000 reads/s)`,
     );
     console.table(rows);
     await h.close();

@@ -7,6 +7,7 @@ import {
   openDatabase,
   readInTenant,
   TenantScopeError,
+  writeInTenant,
   withPlatformAdmin,
   withTenant,
   type Tx,
@@ -328,5 +329,39 @@ describe("reads in one round trip (readInTenant)", () => {
       database,
     );
     await expect(readInTenant("not-a-uuid", [literalSql`SELECT 1`], database)).rejects.toBeInstanceOf(TenantScopeError);
+  });
+});
+
+describe("writes in one round trip (writeInTenant)", () => {
+  const audit = (tenantId: string, action: string) =>
+    literalSql`INSERT INTO audit_events (tenant_id, id, actor_type, action, subject_type) VALUES (${tenantId}::uuid, ${randomUUID()}::uuid, 'system', ${action}, 'test')`;
+  const written = (tenantId: string, action: string) =>
+    withPlatformAdmin((tx) => tx.auditEvent.count({ where: { tenantId, action } }), database);
+
+  it("writes the city's rows, never another city's, and all of the script or nothing", async () => {
+    await writeInTenant(paris.id, [audit(paris.id, "test.written")], database);
+    expect(await written(paris.id, "test.written")).toBe(1);
+    // Row-level security refuses a row of Budapest's, and the statement before it goes too.
+    await expect(writeInTenant(paris.id, [audit(paris.id, "test.half"), audit(budapest.id, "test.half")], database)).rejects.toThrow(/row-level security/);
+    expect(await written(paris.id, "test.half")).toBe(0);
+    expect(await written(budapest.id, "test.half")).toBe(0);
+    // The failed script left nothing behind: the next one works.
+    await writeInTenant(budapest.id, [audit(budapest.id, "test.after")], database);
+    expect(await written(budapest.id, "test.after")).toBe(1);
+  });
+
+  it("joins the city's unit of work when one is open, and rolls back with it", async () => {
+    await expect(
+      withTenant(
+        paris.id,
+        async () => {
+          await writeInTenant(paris.id, [audit(paris.id, "test.joined")], database);
+          await expect(writeInTenant(budapest.id, [audit(budapest.id, "test.joined")], database)).rejects.toBeInstanceOf(TenantScopeError);
+          throw new Error("the unit of work fails");
+        },
+        database,
+      ),
+    ).rejects.toThrow("the unit of work fails");
+    expect(await written(paris.id, "test.joined")).toBe(0);
   });
 });

@@ -57,15 +57,14 @@ export type KeyCheck =
 const CLIENT_ID = /^[a-z][a-z0-9-]{1,127}$/;
 const MAC_TEXT = /^[A-Za-z0-9_-]{43}$/;
 
+/** An api_key that is the city's: the client it names, whose row still decides (clientOfKey). */
+export type KeyClaim = { ok: true; clientId: string } | { ok: false; reason: "missing" | "malformed" | "unknown" };
+
 /**
- * Checks an api_key at a city, inside the request's unit of work (`tx`, bound to the city): the
- * client principal it stands for, or why it is refused. Every refusal reads the same to the
- * client; `reason` is for the log.
+ * The first half of checking an api_key at a city, without the database: its form and MAC (or
+ * the demo key where demo users are). A claim that holds names a client of that city.
  */
-export async function checkOpen311ApiKey(
-  tx: Tx,
-  options: { tenantId: string; apiKey: string | undefined; database?: Database },
-): Promise<KeyCheck> {
+export async function claimOfKey(options: { tenantId: string; apiKey: string | undefined; database?: Database }): Promise<KeyClaim> {
   const { tenantId, apiKey } = options;
   if (!apiKey) return { ok: false, reason: "missing" };
   const dot = apiKey.lastIndexOf(".");
@@ -83,10 +82,14 @@ export async function checkOpen311ApiKey(
     const expected = mac(await keySecret(options.database), tenantId, clientId);
     if (!timingSafeEqual(Buffer.from(given, "base64url"), expected)) return { ok: false, reason: "unknown" };
   }
-  const client = await tx.apiClient.findFirst({
-    where: { tenantId, clientId },
-    select: { id: true, scopes: true, revokedAt: true },
-  });
+  return { ok: true, clientId };
+}
+
+/** What of an api_clients row decides a key (read in the caller's unit of work). */
+export type ApiClientRow = { id: string; scopes: readonly string[]; revokedAt: Date | null };
+
+/** The second half: the client principal a claim stands for, by its city's api_clients row (none: unknown). */
+export function clientOfKey(tenantId: string, clientId: string, client: ApiClientRow | null): KeyCheck {
   if (!client) return { ok: false, reason: "unknown" };
   if (client.revokedAt) return { ok: false, reason: "revoked" };
   const scopes = API_SCOPES.filter((scope): scope is ApiScope => client.scopes.includes(scope));
@@ -101,4 +104,22 @@ export async function checkOpen311ApiKey(
       permissions: permissionsForClientScopes(scopes),
     },
   };
+}
+
+/**
+ * Checks an api_key at a city, inside the request's unit of work (`tx`, bound to the city): the
+ * client principal it stands for, or why it is refused. Every refusal reads the same to the
+ * client; `reason` is for the log.
+ */
+export async function checkOpen311ApiKey(
+  tx: Tx,
+  options: { tenantId: string; apiKey: string | undefined; database?: Database },
+): Promise<KeyCheck> {
+  const claim = await claimOfKey(options);
+  if (!claim.ok) return claim;
+  const client = await tx.apiClient.findFirst({
+    where: { tenantId: options.tenantId, clientId: claim.clientId },
+    select: { id: true, scopes: true, revokedAt: true },
+  });
+  return clientOfKey(options.tenantId, claim.clientId, client);
 }

@@ -180,6 +180,55 @@ describe("POST requests", () => {
     expect(audit).toMatchObject({ actorType: "client", actorId: h.paris.clientId });
   });
 
+  it("writes what every report has: its history, its reporter following it, the audit event and the receipt", async () => {
+    const trackingId = await createIn(paris(), h.paris.apiKey, { email: "Follower@Example.org", lat: "48.81", long: "2.31" });
+    const tenantId = h.paris.id;
+    const written = await withTenant(
+      tenantId,
+      async (tx) => {
+        const request = await tx.reportingRequest.findFirstOrThrow({ where: { tenantId, trackingId } });
+        const of = { tenantId, requestId: request.id };
+        return {
+          request,
+          events: await tx.reportingEvent.findMany({ where: of }),
+          followers: await tx.reportingFollower.findMany({ where: of }),
+          audit: await tx.auditEvent.findMany({ where: { tenantId, subjectId: request.id } }),
+          outbox: await tx.reportingOutboxMessage.findMany({ where: of }),
+        };
+      },
+      database,
+    );
+    const { request, events } = written;
+    expect(request).toMatchObject({ status: "open", source: "open311", locale: "en", reporterEmail: "follower@example.org", reporterUserId: null, closedAt: null, mergedIntoId: null });
+    expect(request.updatedAt).toEqual(request.createdAt);
+    expect(events).toEqual([
+      expect.objectContaining({ kind: "created", public: true, fromStatus: null, toStatus: "open", reason: null, body: null, actorType: "client", actorId: h.paris.clientId }),
+    ]);
+    expect(written.followers).toEqual([expect.objectContaining({ email: "follower@example.org", userId: null })]);
+    expect(written.audit).toEqual([
+      expect.objectContaining({
+        action: "reporting.request_created",
+        actorType: "client",
+        actorId: h.paris.clientId,
+        subjectType: "reporting_request",
+        before: null,
+        after: { trackingId, category: "pothole", source: "open311", photos: 0, attributes: {} },
+        requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      }),
+    ]);
+    expect(written.outbox).toEqual([
+      expect.objectContaining({
+        recipient: "follower@example.org",
+        dedupeKey: `${events[0]!.id}:follower@example.org`,
+        locale: "en",
+        status: "pending",
+        attempts: 0,
+        subject: expect.stringContaining(trackingId),
+        body: expect.stringContaining(`/services/reporting/requests/${trackingId}`),
+      }),
+    ]);
+  });
+
   it("answers service_requests/request in XML, and takes jurisdiction_id in the body", async () => {
     const answer = await post(h.url("platform", "requests.xml"), { jurisdiction_id: paris(), api_key: h.paris.apiKey, service_code: "graffiti", address_string: "Rue de Rivoli" });
     expect(answer.status, answer.text).toBe(200);

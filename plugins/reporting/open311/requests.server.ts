@@ -1,17 +1,18 @@
 // Open311 service requests over the reporting services: POST files a report through reportIssue
-// (the same validation, history, notifications and audit as GraphQL and the portal), and the
-// reads answer from one statement each — the request, its category, its latest public note and
-// first photo — because GET requests may return a thousand of them and is what clients poll.
-import type { ClientPrincipal } from "../../../app/auth/permissions";
+// (the same validation, history, notifications and audit as GraphQL and the portal) in two round
+// trips, and the reads answer from one statement each — the request, its category, its latest
+// public note and first photo — because GET requests may return a thousand of them and is what
+// clients poll.
 import { NotFound, ValidationFailed } from "../../../app/auth/errors";
-import { joinSql, literalSql, readInTenant, type Database, type LiteralSql, type Tx } from "../../../app/db/database.server";
+import { joinSql, literalSql, readInTenant, type Database, type LiteralSql } from "../../../app/db/database.server";
 import type { SqlRow } from "../../../app/db/sql.server";
 import { isSupportedLocale } from "../../../app/i18n/locales";
 import type { ResolvedCity } from "../../../app/tenancy/resolve.server";
-import { findCategory, CATEGORY_CODE, toServiceCategory } from "../categories.server";
-import { normaliseTrackingId, open311Status, photoPath, reportIssue, type RequestStatus } from "../requests.server";
+import { CATEGORY_CODE, type Translated } from "../categories.server";
+import { normaliseTrackingId, open311Status, photoPath, reportIssue, type ReportCategory, type RequestStatus } from "../requests.server";
 import { readSettings, REPORTING_PLUGIN_ID, type ReportingSettings } from "../settings.server";
-import { badRequest, notFound } from "./errors.server";
+import { claimOfKey, clientOfKey, type ApiClientRow } from "./api-keys.server";
+import { badRequest, forbidden, notFound } from "./errors.server";
 import type { Element } from "./format.server";
 import { parseW3Datetime, w3Datetime, type Params } from "./params.server";
 import { translate, type Language } from "./services.server";
@@ -33,23 +34,54 @@ const number = (params: Params, name: string): number | undefined => {
   return value;
 };
 
-/** POST requests: files the report as the api_key's client; answers its service_request_id. */
-export async function createOpen311Request(
-  tx: Tx,
-  options: {
-    principal: ClientPrincipal;
-    params: Params;
-    city: ResolvedCity;
-    settings: ReportingSettings;
-    language: Language;
-    requestId: string;
-    database?: Database;
-  },
-): Promise<Element> {
-  const { principal, params, city, language } = options;
+/**
+ * POST requests: files the report as the api_key's client; answers its service_request_id.
+ * Two round trips, each its own unit of work in the city (RLS as everywhere): one reads what
+ * the answer depends on (the city's installation, the key's client, the category), the other
+ * writes the report (reportIssue, in one statement). Under READ COMMITTED a transaction around
+ * both would see no more than this does: each statement reads what is committed when it starts.
+ */
+export async function createOpen311Request(options: {
+  params: Params;
+  city: ResolvedCity;
+  language: Language;
+  requestId: string;
+  database?: Database;
+  /** Counts the call against its client's limit, once the key holds and before the report is read. */
+  admit: (clientId: string) => Promise<void>;
+}): Promise<Element> {
+  const { params, city, language } = options;
+  const tenantId = city.id;
+  const claim = await claimOfKey({ tenantId, apiKey: params.get("api_key"), database: options.database });
   const code = params.get("service_code");
+  const wanted = code?.toLowerCase() ?? "";
+  // A client or code that cannot exist is asked for as "": it matches nothing.
+  const [installation = [], clients = [], categories = []] = await readInTenant(
+    tenantId,
+    [
+      installationOf(tenantId),
+      literalSql`SELECT id::text AS id, scopes, revoked_at AS "revokedAt" FROM api_clients WHERE tenant_id = ${tenantId}::uuid AND client_id = ${claim.ok ? claim.clientId : ""}`,
+      literalSql`SELECT id::text AS id, code, names, attributes, archived_at AS "archivedAt" FROM reporting_categories WHERE tenant_id = ${tenantId}::uuid AND code = ${CATEGORY_CODE.test(wanted) ? wanted : ""}`,
+    ],
+    options.database,
+  );
+  // The order of the answers is the spec's: no service, then the key, then the report.
+  const [found] = installation;
+  if (!found) throw new NotFound("service");
+  const settings = readSettings((found.settings ?? {}) as Record<string, unknown>);
+  const check = claim.ok ? clientOfKey(tenantId, claim.clientId, (clients[0] as ApiClientRow | undefined) ?? null) : claim;
+  if (!check.ok) {
+    throw forbidden(
+      check.reason === "missing"
+        ? "api_key was not provided -- can't proceed with create_request."
+        : "Invalid api_key received -- can't proceed with create_request.",
+    );
+  }
+  await options.admit(check.principal.clientId);
+
   if (code === undefined) throw badRequest("service_code was not provided.");
   const unknownCode = () => notFound(`service_code ${code.slice(0, 64)} was not found.`);
+  const category = (categories[0] as ReportCategory | undefined) ?? null;
 
   const latitude = number(params, "lat");
   const longitude = number(params, "long");
@@ -65,14 +97,13 @@ export async function createOpen311Request(
   // Optional in Open311, required in Civitas: without one, the report says what kind it is.
   let description = params.get("description");
   if (description === undefined) {
-    const row = await findCategory(tx, city.id, { code });
-    if (!row || row.archivedAt) throw unknownCode();
-    const category = toServiceCategory(row);
-    description = translate(category.names, { locale: city.defaultLocale, cityDefault: city.defaultLocale }) ?? category.code;
+    if (!category || category.archivedAt) throw unknownCode();
+    const names = category.names && typeof category.names === "object" && !Array.isArray(category.names) ? (category.names as Translated) : {};
+    description = translate(names, { locale: city.defaultLocale, cityDefault: city.defaultLocale }) ?? category.code;
   }
   try {
     const result = await reportIssue(
-      principal,
+      check.principal,
       {
         categoryCode: code,
         description,
@@ -89,8 +120,8 @@ export async function createOpen311Request(
         // A machine client cannot be asked "is it this one?": staff merge duplicates later.
         confirmNotDuplicate: true,
       },
-      // Read already in this unit of work: the city's settings and the city itself.
-      { tenantId: city.id, database: options.database, requestId: options.requestId, source: "open311", settings: options.settings, city, receipt: true },
+      // Read above: the city's settings, the city itself and the category.
+      { tenantId, database: options.database, requestId: options.requestId, source: "open311", settings, city, category, receipt: true },
     );
     if (result.kind !== "created") throw new Error("reportIssue answered duplicates despite confirmNotDuplicate.");
     return { service_request_id: result.trackingId, service_notice: null, account_id: null };

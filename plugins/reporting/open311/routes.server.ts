@@ -1,8 +1,8 @@
 // The Open311 GeoReport v2 endpoint of the reporting plugin: `/open311/v2/…` on a city's host,
 // `/{slug}/open311/v2/…` on the platform's, and `/open311/v2/…?jurisdiction_id={slug}` on the
 // platform's for clients that select the city by jurisdiction_id (the spec's way). Discovery at
-// `…/open311/discovery.{xml,json}`. Each call is one unit of work in the city's transaction,
-// over the same services as GraphQL and the pages.
+// `…/open311/discovery.{xml,json}`. Each call is one unit of work in the city (POST requests:
+// a read and a write, see requests.server.ts), over the same services as GraphQL and the pages.
 import type { Request, RequestHandler, Response } from "express";
 import { RateLimiterMemory } from "rate-limiter-flexible";
 import { overLimit } from "../../../app/auth/rate-limits.server";
@@ -11,7 +11,6 @@ import { withTenant, type Database, type Tx } from "../../../app/db/database.ser
 import { negotiateLocale } from "../../../app/i18n/i18n.server";
 import { resolveTenant, type ResolvedCity, type TenantResolution, type TenantSelector } from "../../../app/tenancy/resolve.server";
 import { reportingSettings, type ReportingSettings } from "../settings.server";
-import { checkOpen311ApiKey } from "./api-keys.server";
 import { discoveryDocument, DISCOVERY_LISTS } from "./discovery.server";
 import { badRequest, forbidden, notFound, Open311Error, renderErrors } from "./errors.server";
 import { CONTENT_TYPES, renderList, renderObject, splitFormat, type Element, type Format } from "./format.server";
@@ -138,17 +137,13 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
   }
 
   async function postRequest(call: Call): Promise<void> {
-    const answer = await inCity(call, async (tx, settings) => {
-      const check = await checkOpen311ApiKey(tx, { tenantId: call.city.id, apiKey: call.params.get("api_key"), database });
-      if (!check.ok) {
-        throw forbidden(
-          check.reason === "missing"
-            ? "api_key was not provided -- can't proceed with create_request."
-            : "Invalid api_key received -- can't proceed with create_request.",
-        );
-      }
-      await consume(perKey, `${call.city.id}/${check.principal.clientId}`);
-      return createOpen311Request(tx, { principal: check.principal, params: call.params, city: call.city, settings, language: call.language, requestId: call.requestId, database });
+    const answer = await createOpen311Request({
+      params: call.params,
+      city: call.city,
+      language: call.language,
+      requestId: call.requestId,
+      database,
+      admit: (clientId) => consume(perKey, `${call.city.id}/${clientId}`),
     });
     send(call, 200, renderList(call.format, "service_requests", "request", [answer]));
   }
