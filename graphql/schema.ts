@@ -11,6 +11,9 @@ import "./api/api-clients";
 import "./audit/audit";
 import "./platform/platform";
 import "./services/services";
+import "./federation/peers";
+import "./federation/components";
+import "./federation/datasets";
 import { PLUGINS } from "../plugins/catalogue";
 import { addPluginGraphQL, checkPluginGates } from "./plugins";
 

@@ -4,12 +4,13 @@
 // A request goes: tenant resolution (by the server, as for pages) → bearer token verified for
 // that city → rate limits → parse (token limit) → validate (depth, aliases, cost) → one unit of
 // work (the city's transaction under RLS, or platform administration for an operator) in which
-// the principal is resolved and the operation executes, within a time limit.
+// the principal is resolved and the operation executes, within a time limit. An operation made
+// only of federation fields runs outside the city's transaction: their services open their own.
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { PothosValidationError } from "@pothos/core";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import type { Request as ExpressRequest, RequestHandler, Response as ExpressResponse } from "express";
-import { GraphQLError, type ExecutionArgs } from "graphql";
+import { GraphQLError, Kind, type ExecutionArgs, type FragmentDefinitionNode, type OperationDefinitionNode, type SelectionSetNode } from "graphql";
 import { createYoga, type Plugin, type YogaServerInstance } from "graphql-yoga";
 import { RateLimiterMemory } from "rate-limiter-flexible";
 import { overLimit } from "../app/auth/rate-limits.server";
@@ -318,6 +319,13 @@ function useUnitOfWork(
           }
         };
         const { city, token } = context;
+        if (city && opensOwnUnitsOfWork(args)) {
+          // Nothing to join: the services commit their own work (see opensOwnUnitsOfWork).
+          if (token) context.principal = await principalFromToken(token, { database });
+          const result = await run(null)();
+          await runAfterCommit(context);
+          return result;
+        }
         if (city) {
           const result = await withTenant(
             city.id,
@@ -340,6 +348,40 @@ function useUnitOfWork(
       });
     },
   };
+}
+
+/**
+ * Whether every root field of the operation says it opens its own units of work (a Pothos field
+ * with `extensions: { ownUnitsOfWork: true }`; `__typename` aside). The federation's fields do:
+ * their services reach the instance's tables as app_admin, which a city's transaction cannot
+ * become (ADR 013), so such an operation runs outside the city's transaction, each service call
+ * committing on its own. Mixed with other fields, it runs in the city's transaction as usual and
+ * those fields refuse to run (graphql/federation/federation.ts).
+ */
+function opensOwnUnitsOfWork(args: ExecutionArgs): boolean {
+  const operations = args.document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = args.operationName ? operations.find((o) => o.name?.value === args.operationName) : operations[0];
+  const root = operation && (operation.operation === "mutation" ? args.schema.getMutationType() : operation.operation === "query" ? args.schema.getQueryType() : null);
+  if (!operation || !root) return false;
+  const fragments = new Map(
+    args.document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((fragment) => [fragment.name.value, fragment]),
+  );
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  const collect = (selections: SelectionSetNode["selections"]): void => {
+    for (const selection of selections) {
+      if (selection.kind === Kind.FIELD) names.add(selection.name.value);
+      else if (selection.kind === Kind.INLINE_FRAGMENT) collect(selection.selectionSet.selections);
+      else if (!seen.has(selection.name.value)) {
+        seen.add(selection.name.value);
+        collect(fragments.get(selection.name.value)?.selectionSet.selections ?? []);
+      }
+    }
+  };
+  collect(operation.selectionSet.selections);
+  const fields = root.getFields();
+  const asked = [...names].filter((name) => !name.startsWith("__"));
+  return asked.length > 0 && asked.every((name) => fields[name]?.extensions?.ownUnitsOfWork === true);
 }
 
 async function runAfterCommit(context: GraphQLContext): Promise<void> {

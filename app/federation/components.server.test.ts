@@ -280,7 +280,7 @@ describe("publishing", () => {
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ type: "Create", actor: cityUri("paris") });
     expect(sent[0]!.object).toEqual(document);
-    expect(await auditActions(paris)).toContain("federation_component.published");
+    expect(await auditActions(paris)).toContain("federation.component.published");
   });
 
   it("refuses titles in unsupported languages, an unknown kind, and a service the city does not run", async () => {
@@ -371,7 +371,7 @@ describe("importing", () => {
 
     const actions = await auditActions(budapest);
     expect(actions).toContain("plugin.installed");
-    expect(actions).toContain("federation_component.imported");
+    expect(actions).toContain("federation.component.imported");
     const [entry] = await listImports(budapestAdmin, at(budapest));
     expect(entry).toMatchObject({ version: 1, following: true, updateAvailable: false, component: { id: roads.id, imported: { version: 1, following: true } } });
   });
@@ -395,7 +395,7 @@ describe("importing", () => {
     expect(reports.map((report) => report.changed).sort()).toEqual([false, true]);
     expect(reports.map((report) => report.applied.installed).sort()).toEqual([false, true]);
     expect(Object.keys(await categoriesOf(lyon)).sort()).toEqual(["graffiti", "litter", "pothole", "street-light"]);
-    expect((await auditActions(lyon)).filter((action) => action === "federation_component.imported")).toHaveLength(1);
+    expect((await auditActions(lyon)).filter((action) => action === "federation.component.imported")).toHaveLength(1);
   });
 
   it("reports Vienna's own pothole and settings as conflicts and overwrites neither", async () => {
@@ -479,7 +479,7 @@ describe("following new versions", () => {
     expect(await setComponentFollowing(viennaAdmin, { componentId: roads.id, following: true }, at(vienna))).toMatchObject({ following: true, version: 1, updateAvailable: true });
     await expect(setComponentFollowing(parisAdmin, { componentId: roads.id, following: true }, at(paris))).rejects.toBeInstanceOf(NotFound);
     await expect(setComponentFollowing(budapestAdmin, { componentId: "not-an-id", following: true }, at(budapest))).rejects.toBeInstanceOf(NotFound);
-    expect(await auditActions(vienna)).toContain("federation_component.followed");
+    expect(await auditActions(vienna)).toContain("federation.component.followed");
   });
 
   it("pages the catalogue newest first", async () => {

@@ -582,7 +582,7 @@ export async function publishComponent(principal: Principal, input: PublishInput
     await enqueueToPeers(tx, createActivity(version === 1 ? "Create" : "Update", signed, { actor: origin.uri }));
     await recordAudit(tx, tenantId, {
       actor: auditActor(actor),
-      action: "federation_component.published",
+      action: "federation.component.published",
       subject: { type: "federation_component", id },
       after: { uri: document.id, pluginId: plugin.id, kind: given.kind, version, title: given.title, items: draft.items.map((item) => item.key) },
       requestId: context.requestId,
@@ -607,7 +607,7 @@ export async function withdrawComponent(principal: Principal, input: { component
     await enqueueToPeers(tx, createActivity("Delete", row.uri, { actor: originCityOf(row).uri }));
     await recordAudit(tx, tenantId, {
       actor: auditActor(actor),
-      action: "federation_component.withdrawn",
+      action: "federation.component.withdrawn",
       subject: { type: "federation_component", id },
       before: { uri: row.uri, version: row.latestVersion },
       requestId: context.requestId,
@@ -929,7 +929,7 @@ export async function importComponent(
         });
         await recordAudit(tx, tenantId, {
           actor: auditActor(actor),
-          action: "federation_component.imported",
+          action: "federation.component.imported",
           subject: { type: "federation_component", id: offer.component.id },
           before: plan.previous ? { version: plan.previous.version, following: plan.previous.following } : null,
           after: {
@@ -981,7 +981,7 @@ export async function setComponentFollowing(
       await tx.federationImport.updateMany({ where: { tenantId, componentId: id }, data: { following: given.following } });
       await recordAudit(tx, tenantId, {
         actor: auditActor(actor),
-        action: given.following ? "federation_component.followed" : "federation_component.unfollowed",
+        action: given.following ? "federation.component.followed" : "federation.component.unfollowed",
         subject: { type: "federation_component", id },
         before: { following: row.following },
         after: { following: given.following },

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withPlatformAdmin } from "../../app/db/database.server";
 import { schema } from "../../graphql/schema";
 import { createCity } from "../support/factories";
+import { insertPeer, startFakePeer, type FakePeer, type PeerFlags } from "../support/federation";
 import { codes, startGraphQL, type GraphQLAnswer, type GraphQLHarness } from "../support/graphql";
 import { addPerson } from "../support/identity";
 
@@ -34,7 +35,10 @@ beforeAll(async () => {
   // An operator's first request registers them (an event of its own): not one a case should count.
   expect((await h.request({ token: operator, at: "platform", query: "{ viewer { kind } }" })).status).toBe(200);
 }, 120_000);
-afterAll(async () => h?.close());
+afterAll(async () => {
+  await Promise.all(fakePeers.map((peer) => peer.close()));
+  await h?.close();
+});
 
 function dataOf<T = Record<string, unknown>>(answer: GraphQLAnswer): T {
   expect(answer.status, answer.text).toBe(200);
@@ -125,6 +129,74 @@ async function defineCategory(code: string): Promise<string> {
 }
 
 const TRACKED = (query: string) => (given: Record<string, string>) => mutate(query, { variables: { t: given.trackingId } });
+
+
+// Federation: Budapest publishes what Paris imports and subscribes to; operators peer with fakes.
+const fakePeers: FakePeer[] = [];
+let budapestReporting: Promise<string> | null = null;
+
+/**
+ * Budapest's admin (its only one, as its test data made it: Budapest must keep a single admin),
+ * once Budapest runs reporting with its default categories, to publish them.
+ */
+function budapestAdmin(): Promise<string> {
+  budapestReporting ??= (async () => {
+    const token = await h.tokenFor("admin", h.budapest, { subject: `subject-${h.budapest.userId}` });
+    const installed = await h.request({ token, at: h.budapest.slug, query: `mutation { installService(pluginId: "reporting") { __typename } }` });
+    expect(installed.text).toContain("CityService");
+    return token;
+  })();
+  return budapestReporting;
+}
+
+async function budapestComponent(): Promise<string> {
+  const answer = await h.request({
+    token: await budapestAdmin(),
+    at: h.budapest.slug,
+    query: `mutation { publishComponent(input: { pluginId: "reporting", kind: "categories", title: [{ locale: "en", text: "Budapest's categories" }] }) { ${RESULT} ... on FederatedComponent { id } } }`,
+  });
+  const id = (field(answer) as { id?: string }).id;
+  expect(id, answer.text).toBeDefined();
+  return id!;
+}
+
+async function budapestDataset(): Promise<string> {
+  const answer = await h.request({
+    token: await budapestAdmin(),
+    at: h.budapest.slug,
+    query: `mutation { publishDataset(input: { pluginId: "reporting", dataset: "request-statistics", sharing: public }) { ${RESULT} ... on FederatedDataset { id } } }`,
+  });
+  const id = (field(answer) as { id?: string }).id;
+  expect(id, answer.text).toBeDefined();
+  return id!;
+}
+
+async function parisDataset(): Promise<string> {
+  const answer = await mutate(`mutation { publishDataset(input: { pluginId: "reporting", dataset: "request-statistics", sharing: public }) { ${RESULT} ... on FederatedDataset { id } } }`);
+  const id = (field(answer) as { id?: string }).id;
+  expect(id, answer.text).toBeDefined();
+  return id!;
+}
+
+async function parisImport(componentId: string): Promise<void> {
+  const answer = await mutate(`mutation ($id: ID!) { importComponent(id: $id) { ${RESULT} } }`, { variables: { id: componentId } });
+  expect(field(answer), answer.text).toMatchObject({ __typename: "ComponentImportReport" });
+}
+
+/** A fake instance as a peer here: active, suspended, or asking (its Follow arrived, unanswered). Its global id. */
+async function peer(state: "active" | "suspended" | "asking" = "active"): Promise<string> {
+  const fake = await startFakePeer();
+  fakePeers.push(fake);
+  const flags: PeerFlags =
+    state === "asking"
+      ? { localAccepted: false, remoteAccepted: true, followId: `${fake.instanceId}/federation/activities/${randomUUID()}` }
+      : { suspended: state === "suspended" };
+  const row = await insertPeer(h.database, fake, flags);
+  return globalId("FederationPeer", row.id);
+}
+
+const platformMutation = (query: string, variables?: Record<string, unknown>) => h.request({ token: operator, at: "platform", query, variables });
+const OPERATOR = () => ({ actorType: "operator" });
 
 const OFF = "mutation AuditOff { requirePersistedOperations(enabled: false) { __typename } }";
 
@@ -416,6 +488,143 @@ const CASES: Record<string, Case> = {
     also: async ({ id }, answer) => {
       expect((await storedEvents(id!)).at(-1)).toEqual({ action: "city.resumed", requestId: answer.headers.get("x-request-id") });
     },
+  },
+  publishComponent: {
+    log: "city",
+    actions: ["federation.component.published"],
+    result: "FederatedComponent",
+    run: () => mutate(`mutation { publishComponent(input: { pluginId: "reporting", kind: "categories", title: [{ locale: "en", text: "Paris' categories" }] }) { ${RESULT} } }`),
+  },
+  withdrawComponent: {
+    log: "city",
+    actions: ["federation.component.withdrawn"],
+    result: "FederatedComponent",
+    setup: async () => {
+      const answer = await mutate(`mutation { publishComponent(input: { pluginId: "reporting", kind: "categories", title: [{ locale: "en", text: "To withdraw" }] }) { ${RESULT} ... on FederatedComponent { id } } }`);
+      return { id: (field(answer) as { id: string }).id };
+    },
+    run: ({ id }) => mutate(`mutation ($id: ID!) { withdrawComponent(id: $id) { ${RESULT} } }`, { variables: { id } }),
+  },
+  importComponent: {
+    log: "city",
+    actions: ["federation.component.imported"],
+    result: "ComponentImportReport",
+    setup: async () => ({ id: await budapestComponent() }),
+    run: ({ id }) => mutate(`mutation ($id: ID!) { importComponent(id: $id, follow: true) { ${RESULT} } }`, { variables: { id } }),
+  },
+  setComponentFollowing: {
+    log: "city",
+    actions: ["federation.component.followed"],
+    result: "ComponentImport",
+    setup: async () => {
+      const id = await budapestComponent();
+      await parisImport(id);
+      return { id };
+    },
+    run: ({ id }) => mutate(`mutation ($id: ID!) { setComponentFollowing(id: $id, following: true) { ${RESULT} } }`, { variables: { id } }),
+  },
+  publishDataset: {
+    log: "city",
+    actions: ["federation.dataset.published"],
+    result: "FederatedDataset",
+    run: () => mutate(`mutation { publishDataset(input: { pluginId: "reporting", dataset: "request-statistics", sharing: federation }) { ${RESULT} } }`),
+  },
+  updateDatasetSharing: {
+    log: "city",
+    actions: ["federation.dataset.sharing_changed"],
+    result: "FederatedDataset",
+    setup: async () => ({ id: await parisDataset() }),
+    run: ({ id }) => mutate(`mutation ($id: ID!) { updateDatasetSharing(id: $id, sharing: federation) { ${RESULT} } }`, { variables: { id } }),
+  },
+  withdrawDataset: {
+    log: "city",
+    actions: ["federation.dataset.withdrawn"],
+    result: "FederatedDataset",
+    setup: async () => ({ id: await parisDataset() }),
+    run: ({ id }) => mutate(`mutation ($id: ID!) { withdrawDataset(id: $id) { ${RESULT} } }`, { variables: { id } }),
+  },
+  subscribeDataset: {
+    log: "city",
+    actions: ["federation.dataset.subscribed"],
+    result: "FederatedDataset",
+    setup: async () => ({ id: await budapestDataset() }),
+    run: ({ id }) => mutate(`mutation ($id: ID!) { subscribeDataset(id: $id) { ${RESULT} } }`, { variables: { id } }),
+  },
+  unsubscribeDataset: {
+    log: "city",
+    actions: ["federation.dataset.unsubscribed"],
+    result: "FederatedDataset",
+    setup: async () => {
+      const id = await budapestDataset();
+      const subscribed = await mutate(`mutation ($id: ID!) { subscribeDataset(id: $id) { ${RESULT} } }`, { variables: { id } });
+      expect(field(subscribed), subscribed.text).toMatchObject({ __typename: "FederatedDataset" });
+      return { id };
+    },
+    run: ({ id }) => mutate(`mutation ($id: ID!) { unsubscribeDataset(id: $id) { ${RESULT} } }`, { variables: { id } }),
+  },
+  addFederationPeer: {
+    log: "platform",
+    actions: ["federation.peer.added"],
+    result: "AddedFederationPeer",
+    setup: async () => {
+      const fake = await startFakePeer();
+      fakePeers.push(fake);
+      return { url: fake.instanceId };
+    },
+    run: ({ url }) => platformMutation(`mutation ($url: String!) { addFederationPeer(url: $url) { ${RESULT} } }`, { url }),
+    actor: OPERATOR,
+  },
+  acceptFederationPeer: {
+    log: "platform",
+    actions: ["federation.peer.accepted"],
+    result: "FederationPeer",
+    setup: async () => ({ id: await peer("asking") }),
+    run: ({ id }) => platformMutation(`mutation ($id: ID!) { acceptFederationPeer(id: $id) { ${RESULT} } }`, { id }),
+    actor: OPERATOR,
+  },
+  rejectFederationPeer: {
+    log: "platform",
+    actions: ["federation.peer.rejected"],
+    result: "RemovedFederationPeer",
+    setup: async () => ({ id: await peer("asking") }),
+    run: ({ id }) => platformMutation(`mutation ($id: ID!) { rejectFederationPeer(id: $id) { ${RESULT} } }`, { id }),
+    actor: OPERATOR,
+  },
+  suspendFederationPeer: {
+    log: "platform",
+    actions: ["federation.peer.suspended"],
+    result: "FederationPeer",
+    setup: async () => ({ id: await peer() }),
+    run: ({ id }) => platformMutation(`mutation ($id: ID!) { suspendFederationPeer(id: $id, reason: "audit") { ${RESULT} } }`, { id }),
+    actor: OPERATOR,
+  },
+  resumeFederationPeer: {
+    log: "platform",
+    actions: ["federation.peer.resumed"],
+    result: "FederationPeer",
+    setup: async () => ({ id: await peer("suspended") }),
+    run: ({ id }) => platformMutation(`mutation ($id: ID!) { resumeFederationPeer(id: $id) { ${RESULT} } }`, { id }),
+    actor: OPERATOR,
+  },
+  removeFederationPeer: {
+    log: "platform",
+    actions: ["federation.peer.removed"],
+    result: "RemovedFederationPeer",
+    setup: async () => ({ id: await peer() }),
+    run: ({ id }) => platformMutation(`mutation ($id: ID!) { removeFederationPeer(id: $id) { ${RESULT} } }`, { id }),
+    actor: OPERATOR,
+  },
+  rotateFederationKey: {
+    log: "platform",
+    actions: ["federation.key.rotated"],
+    result: "RotatedFederationKey",
+    setup: async () => {
+      const answer = await platformMutation("{ federation { keys { id status } } }");
+      const keys = (dataOf(answer) as { federation: { keys: { id: string; status: string }[] } }).federation.keys;
+      return { current: keys.find((key) => key.status === "current")!.id };
+    },
+    run: ({ current }) => platformMutation(`mutation ($k: ID!) { rotateFederationKey(currentKeyId: $k) { ${RESULT} } }`, { k: current }),
+    actor: OPERATOR,
   },
 };
 

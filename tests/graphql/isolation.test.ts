@@ -5,9 +5,10 @@ import { randomUUID } from "node:crypto";
 import { isObjectType } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withPlatformAdmin } from "../../app/db/database.server";
+import { cityUri } from "../../app/federation/instance.server";
 import { schema } from "../../graphql/schema";
 import { codes, startGraphQL, type GraphQLAnswer, type GraphQLHarness } from "../support/graphql";
-import type { TestCity } from "../support/factories";
+import { createCity, type TestCity } from "../support/factories";
 import { addPerson } from "../support/identity";
 
 const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`, "utf8").toString("base64url");
@@ -303,6 +304,69 @@ describe("mutations at Budapest on Paris' objects", () => {
     // And Paris' operation still answers at Paris.
     const byHash = await h.request({ extensions: { persistedQuery: { version: 1, sha256Hash: parisOperationHash } } });
     expect(await data(byHash)).toEqual({ city: { name: expect.any(String) } });
+  });
+});
+
+describe("federation at Budapest on Paris' publications", () => {
+  // The federated catalogue is the instance's (ADR 013): Budapest sees Paris' component by design,
+  // but only Paris may change it. A dataset is seen only where its policy lets it be.
+  let component = "";
+  let dataset = "";
+  const published = async <T>(query: string, variables?: Record<string, unknown>) =>
+    Object.values(await data<Record<string, T>>(await h.request({ token: parisAdmin, query, variables })))[0]!;
+
+  beforeAll(async () => {
+    component = (
+      await published<{ id: string }>(
+        `mutation { publishComponent(input: { pluginId: "reporting", kind: "categories", title: [{ locale: "en", text: "Paris' categories" }] }) { ... on FederatedComponent { id } } }`,
+      )
+    ).id;
+    // Shared with a third city only: Budapest is not among those who may see it.
+    const lyon = await createCity(h.database);
+    dataset = (
+      await published<{ id: string }>(
+        `mutation ($to: [String!]) { publishDataset(input: { pluginId: "reporting", dataset: "request-statistics", sharing: cities, sharedWith: $to }) { ... on FederatedDataset { id } } }`,
+        { to: [cityUri(lyon.slug)] },
+      )
+    ).id;
+    expect([component, dataset]).not.toContain(undefined);
+  });
+
+  const atBudapest = (query: string, variables: Record<string, unknown> = {}) => h.request({ token: budapestAdmin, at: h.budapest.slug, query, variables });
+
+  it("Paris' dataset is in no list and answers NOT_FOUND at Budapest, records included", async () => {
+    const listed = await data<{ federatedDatasets: Edges }>(await atBudapest("{ federatedDatasets(first: 100) { edges { node { id } } } }"));
+    expect(ids(listed.federatedDatasets)).not.toContain(dataset);
+    for (const query of ["query ($id: ID!) { federatedDataset(id: $id) { id } }", "query ($id: ID!) { datasetRecords(datasetId: $id) { edges { cursor } } }"]) {
+      const answer = await atBudapest(query, { id: dataset });
+      expect(codes(answer), answer.text).toEqual(["NOT_FOUND"]);
+    }
+  });
+
+  it("each federation mutation on Paris' component or dataset answers NotFoundError at Budapest, and Paris' stay as they are", async () => {
+    const answer = await atBudapest(
+      `mutation ($component: ID!, $dataset: ID!) {
+        withdrawComponent(id: $component) { ${MUTATION_RESULT} }
+        next: publishComponent(input: { pluginId: "reporting", kind: "categories", title: [{ locale: "en", text: "Taken over" }], componentId: $component }) { ${MUTATION_RESULT} }
+        setComponentFollowing(id: $component, following: true) { ${MUTATION_RESULT} }
+        updateDatasetSharing(id: $dataset, sharing: public) { ${MUTATION_RESULT} }
+        withdrawDataset(id: $dataset) { ${MUTATION_RESULT} }
+        subscribeDataset(id: $dataset) { ${MUTATION_RESULT} }
+        unsubscribeDataset(id: $dataset) { ${MUTATION_RESULT} }
+      }`,
+      { component, dataset },
+    );
+    for (const field of ["withdrawComponent", "next", "setComponentFollowing", "updateDatasetSharing", "withdrawDataset", "subscribeDataset", "unsubscribeDataset"]) {
+      expectNotFoundResult(answer, field);
+    }
+    const paris = await data<{ federatedComponent: unknown; federatedDataset: unknown }>(
+      await h.request({
+        token: parisAdmin,
+        query: "query ($c: ID!, $d: ID!) { federatedComponent(id: $c) { latestVersion withdrawnAt } federatedDataset(id: $d) { sharing withdrawnAt } }",
+        variables: { c: component, d: dataset },
+      }),
+    );
+    expect(paris).toEqual({ federatedComponent: { latestVersion: 1, withdrawnAt: null }, federatedDataset: { sharing: "cities", withdrawnAt: null } });
   });
 });
 

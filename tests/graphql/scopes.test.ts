@@ -17,6 +17,7 @@ import {
   isUnionType,
   type GraphQLArgument,
   type GraphQLField,
+  type GraphQLInputField,
   type GraphQLInputType,
   type GraphQLOutputType,
 } from "graphql";
@@ -82,7 +83,7 @@ function literal(type: GraphQLInputType, idOf: string | null): string {
   if (isInputObjectType(type)) {
     // Every field, optional ones too: empty texts make the whole input invalid.
     return `{ ${Object.values(type.getFields())
-      .map((field) => `${field.name}: ${literal(field.type, null)}`)
+      .map((field) => `${field.name}: ${literal(field.type, idType(field))}`)
       .join(", ")} }`;
   }
   switch (type.name) {
@@ -105,8 +106,8 @@ function literal(type: GraphQLInputType, idOf: string | null): string {
   throw new Error(`No dummy value for ${type.name}: teach literal() about it.`);
 }
 
-/** The type a relay global id argument is for (Pothos' `t.arg.globalID({ for })`). */
-const idType = (arg: GraphQLArgument) =>
+/** The type a relay global id argument or input field is for (Pothos' `t.arg.globalID({ for })`). */
+const idType = (arg: GraphQLArgument | GraphQLInputField) =>
   (arg.extensions as { relayGlobalIDFor?: { typename: string }[] | null }).relayGlobalIDFor?.[0]?.typename ?? null;
 
 function argumentsOf(call: Call, cityId: string): string {
@@ -323,7 +324,37 @@ describe("who may call what", () => {
     ["Mutation.suspendCity", ["operator"]],
     ["Mutation.resumeCity", ["operator"]],
     ["City.health", ["operator"]],
-  ])("%s: only %j get past authorization", (field, who) => {
+    // Federation: a city's admins publish, import and subscribe; operators peer.
+    ...[
+      "Query.federatedComponents",
+      "Query.federatedComponent",
+      "Query.componentImports",
+      "Query.federatedDatasets",
+      "Query.federatedDataset",
+      "Query.datasetSubscriptions",
+      "Query.datasetRecords",
+      "Mutation.publishComponent",
+      "Mutation.withdrawComponent",
+      "Mutation.importComponent",
+      "Mutation.setComponentFollowing",
+      "Mutation.publishDataset",
+      "Mutation.updateDatasetSharing",
+      "Mutation.withdrawDataset",
+      "Mutation.subscribeDataset",
+      "Mutation.unsubscribeDataset",
+    ].map((field) => [field, ["admin"]] as [string, string[]]),
+    ...[
+      "Query.federation",
+      "Query.federationPeer",
+      "Mutation.addFederationPeer",
+      "Mutation.acceptFederationPeer",
+      "Mutation.rejectFederationPeer",
+      "Mutation.suspendFederationPeer",
+      "Mutation.resumeFederationPeer",
+      "Mutation.removeFederationPeer",
+      "Mutation.rotateFederationKey",
+    ].map((field) => [field, ["operator"]] as [string, string[]]),
+  ] as [string, string[]][])("%s: only %j get past authorization", (field, who) => {
     expect(allowed(field)).toEqual(who);
   });
 });

@@ -1,6 +1,6 @@
 // Builders for test data. Cities are created the only way they can be: as a platform operation.
 import { createHash, randomBytes, randomUUID } from "node:crypto";
-import { withPlatformAdmin, type Database } from "../../app/db/database.server";
+import { withPlatformAdmin, type Database, type Tx } from "../../app/db/database.server";
 import { PLUGIN_TEST_ROWS } from "../../plugins/testing";
 
 export type TestCity = { id: string; slug: string; userId: string };
@@ -15,9 +15,8 @@ export const TINY_PNG = Buffer.from(
 
 /**
  * A city with one domain, one user (admin), one plugin installation, one audit event, one API
- * client, one session, one pending invitation, one persisted GraphQL operation, a logo, a
- * federation import and subscription (of a component and a dataset it published); with
- * `pluginRows`, each plugin's rows too (plugins/testing.ts): a row in every table a city owns.
+ * client, one session, one pending invitation, one persisted GraphQL operation and a logo; with
+ * `pluginRows`, its federation import and subscription and each plugin's rows too (plugins/testing.ts): a row in every table a city owns.
  */
 export async function createCity(
   database: Database,
@@ -66,39 +65,45 @@ export async function createCity(
     await tx.session.create({
       data: { tenantId: id, id: `session-${randomUUID()}`, userId, data: {}, expiresAt: new Date(Date.now() + 3_600_000) },
     });
-    // Federation: a component and a dataset the city published (instance-level rows), and the
-    // city's own import of the one and subscription to the other.
-    const origin = { uri: `http://civitas.test/federation/cities/${slug}`, slug, names: { en: `City ${counter}` }, instance: "http://civitas.test" };
-    const componentId = randomUUID();
-    await tx.federationComponent.create({
-      data: {
-        id: componentId,
-        uri: `http://civitas.test/federation/components/${componentId}`,
-        originTenantId: id,
-        originCity: origin,
-        pluginId: "notice-board",
-        kind: "notices",
-        title: { en: "Notices" },
-        locales: ["en"],
-        latestVersion: 1,
-      },
-    });
-    await tx.federationImport.create({ data: { tenantId: id, componentId, version: 1, importedBy: userId } });
-    const datasetId = randomUUID();
-    await tx.federationDataset.create({
-      data: {
-        id: datasetId,
-        uri: `http://civitas.test/federation/datasets/${datasetId}`,
-        originTenantId: id,
-        originCity: origin,
-        pluginId: "reporting",
-        dataset: "request-statistics",
-        title: { en: "Statistics" },
-        sharing: "public",
-      },
-    });
-    await tx.federationSubscription.create({ data: { tenantId: id, datasetId, state: "active" } });
+    if (overrides.pluginRows) await federationRows(tx, { id, slug, userId, name: `City ${counter}` });
     if (overrides.pluginRows) for (const seed of PLUGIN_TEST_ROWS) await seed(tx, { tenantId: id, userId });
   }, database);
   return { id, slug, userId };
+}
+
+/**
+ * A component and a dataset the city published (instance-level rows), and the city's own
+ * import of the one and subscription to the other: rows in the city's federation tables.
+ */
+async function federationRows(tx: Tx, { id, slug, userId, name }: { id: string; slug: string; userId: string; name: string }): Promise<void> {
+  const origin = { uri: `http://civitas.test/federation/cities/${slug}`, slug, names: { en: name }, instance: "http://civitas.test" };
+  const componentId = randomUUID();
+  await tx.federationComponent.create({
+    data: {
+      id: componentId,
+      uri: `http://civitas.test/federation/components/${componentId}`,
+      originTenantId: id,
+      originCity: origin,
+      pluginId: "notice-board",
+      kind: "notices",
+      title: { en: "Notices" },
+      locales: ["en"],
+      latestVersion: 1,
+    },
+  });
+  await tx.federationImport.create({ data: { tenantId: id, componentId, version: 1, importedBy: userId } });
+  const datasetId = randomUUID();
+  await tx.federationDataset.create({
+    data: {
+      id: datasetId,
+      uri: `http://civitas.test/federation/datasets/${datasetId}`,
+      originTenantId: id,
+      originCity: origin,
+      pluginId: "reporting",
+      dataset: "request-statistics",
+      title: { en: "Statistics" },
+      sharing: "public",
+    },
+  });
+  await tx.federationSubscription.create({ data: { tenantId: id, datasetId, state: "active" } });
 }
