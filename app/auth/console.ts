@@ -10,6 +10,7 @@ export const CONSOLE_SECTIONS = [
   { id: "apiClients", path: "/admin/api-clients", permission: "api_clients.manage" },
   // The plugin catalogue (its page is built elsewhere): listed so admins know where it will be.
   { id: "services", path: "/admin/services", permission: "plugins.manage" },
+  { id: "federation", path: "/admin/federation", permission: "federation.manage" },
 ] as const;
 
 export type ConsoleSection = (typeof CONSOLE_SECTIONS)[number]["id"];

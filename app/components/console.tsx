@@ -1,7 +1,9 @@
 // Pieces the consoles share: groups of checkboxes with their error tied to the group, the
-// "saved" notice, the CSRF field and tables that scroll inside their own box on small screens.
-import { useRouteLoaderData } from "@remix-run/react";
+// "saved" notice, the CSRF field, tables that scroll inside their own box on small screens and
+// the platform console's navigation.
+import { NavLink, useRouteLoaderData } from "@remix-run/react";
 import type { ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 import { CSRF_FIELD } from "~/auth/csrf";
 import { describedBy, FieldMessages } from "./form";
 import type { loader as rootLoader } from "~/root";
@@ -63,5 +65,36 @@ export function TableScroll({ label, children }: { label: string; children: Reac
     <div className="table-scroll" role="region" aria-label={label} tabIndex={0}>
       {children}
     </div>
+  );
+}
+
+/** The platform console's sections, at the top of each of its pages (the current one marked). */
+export function PlatformNav() {
+  const { t } = useTranslation("platform");
+  return (
+    <ConsoleNav
+      label={t("nav.label")}
+      links={[
+        { to: "/platform", label: t("nav.cities"), end: true },
+        { to: "/platform/federation", label: t("nav.federation") },
+      ]}
+    />
+  );
+}
+
+/** A console's own sections as tabs inside the page (the current one marked with aria-current). */
+export function ConsoleNav({ label, links }: { label: string; links: readonly { to: string; label: string; end?: boolean }[] }) {
+  return (
+    <nav className="console-nav" aria-label={label}>
+      <ul className="site-nav__list">
+        {links.map((link) => (
+          <li key={link.to}>
+            <NavLink className="site-nav__link" to={link.to} end={link.end}>
+              {link.label}
+            </NavLink>
+          </li>
+        ))}
+      </ul>
+    </nav>
   );
 }

@@ -7,6 +7,7 @@ import type { Resource, ResourceLanguage } from "i18next";
 import arAccount from "../../locales/ar/account.json";
 import arAdmin from "../../locales/ar/admin.json";
 import arCommon from "../../locales/ar/common.json";
+import arFederation from "../../locales/ar/federation.json";
 import arIdentity from "../../locales/ar/identity.json";
 import arInvitation from "../../locales/ar/invitation.json";
 import arLegal from "../../locales/ar/legal.json";
@@ -16,6 +17,7 @@ import arServices from "../../locales/ar/services.json";
 import deAccount from "../../locales/de/account.json";
 import deAdmin from "../../locales/de/admin.json";
 import deCommon from "../../locales/de/common.json";
+import deFederation from "../../locales/de/federation.json";
 import deIdentity from "../../locales/de/identity.json";
 import deInvitation from "../../locales/de/invitation.json";
 import deLegal from "../../locales/de/legal.json";
@@ -25,6 +27,7 @@ import deServices from "../../locales/de/services.json";
 import enAccount from "../../locales/en/account.json";
 import enAdmin from "../../locales/en/admin.json";
 import enCommon from "../../locales/en/common.json";
+import enFederation from "../../locales/en/federation.json";
 import enIdentity from "../../locales/en/identity.json";
 import enInvitation from "../../locales/en/invitation.json";
 import enLegal from "../../locales/en/legal.json";
@@ -34,6 +37,7 @@ import enServices from "../../locales/en/services.json";
 import esAccount from "../../locales/es/account.json";
 import esAdmin from "../../locales/es/admin.json";
 import esCommon from "../../locales/es/common.json";
+import esFederation from "../../locales/es/federation.json";
 import esIdentity from "../../locales/es/identity.json";
 import esInvitation from "../../locales/es/invitation.json";
 import esLegal from "../../locales/es/legal.json";
@@ -43,6 +47,7 @@ import esServices from "../../locales/es/services.json";
 import frAccount from "../../locales/fr/account.json";
 import frAdmin from "../../locales/fr/admin.json";
 import frCommon from "../../locales/fr/common.json";
+import frFederation from "../../locales/fr/federation.json";
 import frIdentity from "../../locales/fr/identity.json";
 import frInvitation from "../../locales/fr/invitation.json";
 import frLegal from "../../locales/fr/legal.json";
@@ -52,6 +57,7 @@ import frServices from "../../locales/fr/services.json";
 import huAccount from "../../locales/hu/account.json";
 import huAdmin from "../../locales/hu/admin.json";
 import huCommon from "../../locales/hu/common.json";
+import huFederation from "../../locales/hu/federation.json";
 import huIdentity from "../../locales/hu/identity.json";
 import huInvitation from "../../locales/hu/invitation.json";
 import huLegal from "../../locales/hu/legal.json";
@@ -61,6 +67,7 @@ import huServices from "../../locales/hu/services.json";
 import itAccount from "../../locales/it/account.json";
 import itAdmin from "../../locales/it/admin.json";
 import itCommon from "../../locales/it/common.json";
+import itFederation from "../../locales/it/federation.json";
 import itIdentity from "../../locales/it/identity.json";
 import itInvitation from "../../locales/it/invitation.json";
 import itLegal from "../../locales/it/legal.json";
@@ -70,6 +77,7 @@ import itServices from "../../locales/it/services.json";
 import nlAccount from "../../locales/nl/account.json";
 import nlAdmin from "../../locales/nl/admin.json";
 import nlCommon from "../../locales/nl/common.json";
+import nlFederation from "../../locales/nl/federation.json";
 import nlIdentity from "../../locales/nl/identity.json";
 import nlInvitation from "../../locales/nl/invitation.json";
 import nlLegal from "../../locales/nl/legal.json";
@@ -79,6 +87,7 @@ import nlServices from "../../locales/nl/services.json";
 import ptAccount from "../../locales/pt/account.json";
 import ptAdmin from "../../locales/pt/admin.json";
 import ptCommon from "../../locales/pt/common.json";
+import ptFederation from "../../locales/pt/federation.json";
 import ptIdentity from "../../locales/pt/identity.json";
 import ptInvitation from "../../locales/pt/invitation.json";
 import ptLegal from "../../locales/pt/legal.json";
@@ -88,6 +97,7 @@ import ptServices from "../../locales/pt/services.json";
 import zhAccount from "../../locales/zh/account.json";
 import zhAdmin from "../../locales/zh/admin.json";
 import zhCommon from "../../locales/zh/common.json";
+import zhFederation from "../../locales/zh/federation.json";
 import zhIdentity from "../../locales/zh/identity.json";
 import zhInvitation from "../../locales/zh/invitation.json";
 import zhLegal from "../../locales/zh/legal.json";
@@ -98,19 +108,19 @@ import { PLUGINS } from "../../plugins/catalogue";
 import { DEFAULT_NAMESPACE } from "./i18n";
 import type { Locale } from "./locales";
 
-const CORE_NAMESPACES = ["account", "admin", "common", "identity", "invitation", "legal", "permissions", "platform", "services"] as const;
+const CORE_NAMESPACES = ["account", "admin", "common", "federation", "identity", "invitation", "legal", "permissions", "platform", "services"] as const;
 
 const CORE_RESOURCES: Record<Locale, Record<(typeof CORE_NAMESPACES)[number], ResourceLanguage>> = {
-  ar: { account: arAccount, admin: arAdmin, common: arCommon, identity: arIdentity, invitation: arInvitation, legal: arLegal, permissions: arPermissions, platform: arPlatform, services: arServices },
-  de: { account: deAccount, admin: deAdmin, common: deCommon, identity: deIdentity, invitation: deInvitation, legal: deLegal, permissions: dePermissions, platform: dePlatform, services: deServices },
-  en: { account: enAccount, admin: enAdmin, common: enCommon, identity: enIdentity, invitation: enInvitation, legal: enLegal, permissions: enPermissions, platform: enPlatform, services: enServices },
-  es: { account: esAccount, admin: esAdmin, common: esCommon, identity: esIdentity, invitation: esInvitation, legal: esLegal, permissions: esPermissions, platform: esPlatform, services: esServices },
-  fr: { account: frAccount, admin: frAdmin, common: frCommon, identity: frIdentity, invitation: frInvitation, legal: frLegal, permissions: frPermissions, platform: frPlatform, services: frServices },
-  hu: { account: huAccount, admin: huAdmin, common: huCommon, identity: huIdentity, invitation: huInvitation, legal: huLegal, permissions: huPermissions, platform: huPlatform, services: huServices },
-  it: { account: itAccount, admin: itAdmin, common: itCommon, identity: itIdentity, invitation: itInvitation, legal: itLegal, permissions: itPermissions, platform: itPlatform, services: itServices },
-  nl: { account: nlAccount, admin: nlAdmin, common: nlCommon, identity: nlIdentity, invitation: nlInvitation, legal: nlLegal, permissions: nlPermissions, platform: nlPlatform, services: nlServices },
-  pt: { account: ptAccount, admin: ptAdmin, common: ptCommon, identity: ptIdentity, invitation: ptInvitation, legal: ptLegal, permissions: ptPermissions, platform: ptPlatform, services: ptServices },
-  zh: { account: zhAccount, admin: zhAdmin, common: zhCommon, identity: zhIdentity, invitation: zhInvitation, legal: zhLegal, permissions: zhPermissions, platform: zhPlatform, services: zhServices },
+  ar: { account: arAccount, admin: arAdmin, common: arCommon, federation: arFederation, identity: arIdentity, invitation: arInvitation, legal: arLegal, permissions: arPermissions, platform: arPlatform, services: arServices },
+  de: { account: deAccount, admin: deAdmin, common: deCommon, federation: deFederation, identity: deIdentity, invitation: deInvitation, legal: deLegal, permissions: dePermissions, platform: dePlatform, services: deServices },
+  en: { account: enAccount, admin: enAdmin, common: enCommon, federation: enFederation, identity: enIdentity, invitation: enInvitation, legal: enLegal, permissions: enPermissions, platform: enPlatform, services: enServices },
+  es: { account: esAccount, admin: esAdmin, common: esCommon, federation: esFederation, identity: esIdentity, invitation: esInvitation, legal: esLegal, permissions: esPermissions, platform: esPlatform, services: esServices },
+  fr: { account: frAccount, admin: frAdmin, common: frCommon, federation: frFederation, identity: frIdentity, invitation: frInvitation, legal: frLegal, permissions: frPermissions, platform: frPlatform, services: frServices },
+  hu: { account: huAccount, admin: huAdmin, common: huCommon, federation: huFederation, identity: huIdentity, invitation: huInvitation, legal: huLegal, permissions: huPermissions, platform: huPlatform, services: huServices },
+  it: { account: itAccount, admin: itAdmin, common: itCommon, federation: itFederation, identity: itIdentity, invitation: itInvitation, legal: itLegal, permissions: itPermissions, platform: itPlatform, services: itServices },
+  nl: { account: nlAccount, admin: nlAdmin, common: nlCommon, federation: nlFederation, identity: nlIdentity, invitation: nlInvitation, legal: nlLegal, permissions: nlPermissions, platform: nlPlatform, services: nlServices },
+  pt: { account: ptAccount, admin: ptAdmin, common: ptCommon, federation: ptFederation, identity: ptIdentity, invitation: ptInvitation, legal: ptLegal, permissions: ptPermissions, platform: ptPlatform, services: ptServices },
+  zh: { account: zhAccount, admin: zhAdmin, common: zhCommon, federation: zhFederation, identity: zhIdentity, invitation: zhInvitation, legal: zhLegal, permissions: zhPermissions, platform: zhPlatform, services: zhServices },
 };
 
 /** The core's namespaces, then one per plugin of the catalogue (named after the plugin). */

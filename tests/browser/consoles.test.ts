@@ -2,14 +2,17 @@
 // switching from Hungarian to German, signing in and editing their profile; an Arabic visitor of
 // Paris getting a right-to-left page; a city admin changing branding and languages and seeing the
 // portal follow; an operator onboarding a city whose first admin then chooses a password and
-// accepts the invitation. axe-core (WCAG 2.1 A and AA) finds no serious or critical violation
-// on any of these pages, and screenshots of the key ones go to test-results/screenshots/.
+// accepts the invitation; the federation consoles: an operator's page of peers and keys, and
+// Nantes publishing a component and a dataset that Paris imports and subscribes to, in English
+// and in Arabic. axe-core (WCAG 2.1 A and AA) finds no serious or critical violation on any of
+// these pages, and screenshots of the key ones go to test-results/screenshots/.
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { identity } from "../../app/identity/identity.server";
+import { fileRequest } from "../support/federation-console";
 import { startAppServer, type AppServer } from "../support/app-server";
 import { chromiumAvailable, launchChromium } from "../support/chromium";
 import { TINY_PNG } from "../support/factories";
@@ -32,10 +35,12 @@ beforeAll(async () => {
       branding: { primaryColor: "#1d3a6e", accentColor: "#c9a227" },
     },
     { slug: "budapest", names: { hu: "Budapest", en: "Budapest", de: "Budapest" }, defaultLocale: "hu", enabledLocales: ["hu", "en", "de"] },
+    { slug: "nantes", names: { fr: "Nantes", en: "Nantes" }, defaultLocale: "fr", enabledLocales: ["fr", "en"] },
   ]);
   const { backend } = identity();
   await backend.ensureUser("budapest", { username: "resident", password: PASSWORD, email: "resident@budapest.test", firstName: "Réka" });
   await backend.ensureUser("paris", { username: "admin", password: PASSWORD, email: "admin@paris.test", firstName: "Adèle", realmRoles: ["city-admin"] });
+  await backend.ensureUser("nantes", { username: "admin", password: PASSWORD, email: "admin@nantes.test", firstName: "Noé", realmRoles: ["city-admin"] });
   await backend.ensureUser("platform", { username: "operator", password: PASSWORD, realmRoles: ["platform-operator"] });
   browser = await launchChromium();
 }, 120_000);
@@ -239,4 +244,106 @@ describe.skipIf(!chromiumAvailable)("the portal and the consoles in Chromium", (
     expect(invitee.problems).toEqual([]);
     await invitee.context.close();
   }, 90_000);
+
+  it("(e) an operator reaches the federation page from the console's navigation; a bad address is refused on its field", async () => {
+    const { context, page, problems } = await open("en-GB");
+    await visit(page, "/platform");
+    await signIn(page, "operator", PASSWORD, "/platform");
+    await page.locator('.console-nav a[href="/platform/federation"]').click();
+    await page.waitForURL(url("/platform/federation"));
+    await page.locator("#instance-heading").waitFor();
+    expect(await page.locator('.console-nav a[aria-current="page"]').textContent()).toBe("Federation");
+    await checkPage(page, "platform-federation");
+    await page.locator("#peer-url").fill("not an address");
+    await page.locator('button[value="add"]').click();
+    await page.locator(".error-summary").waitFor();
+    expect(await page.locator("#peer-url").getAttribute("aria-describedby")).toBe("peer-url-hint peer-url-error");
+    await checkPage(page, "platform-federation-errors");
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 60_000);
+
+  it("(f) Nantes publishes a component and a dataset; Paris imports the one and subscribes to the other, in English and in Arabic", async () => {
+    const nantes = await open("en-GB");
+    await visit(nantes.page, "/nantes");
+    await nantes.page.locator(".account__link").click();
+    await signIn(nantes.page, "admin", PASSWORD, "/nantes");
+    await visit(nantes.page, "/nantes/admin/services");
+    await nantes.page.locator('form:has(input[name="pluginId"][value="reporting"]) button[value="install"]').click();
+    await nantes.page.locator(".notice").waitFor();
+    await fileRequest({ id: app!.cities.nantes! }, "pothole");
+
+    await visit(nantes.page, "/nantes/admin/federation/components/new");
+    await nantes.page.locator('main form button[type="submit"]').click();
+    await nantes.page.locator(".error-summary").waitFor();
+    expect(await nantes.page.locator("#source").getAttribute("aria-invalid")).toBe("true");
+    await checkPage(nantes.page, "federation-publish-errors");
+    await nantes.page.locator("#source").selectOption("reporting:categories");
+    await nantes.page.locator("#title-fr").fill("Voirie et propreté");
+    await nantes.page.locator("#title-en").fill("Roads and cleanliness");
+    await nantes.page.locator("#summary-en").fill("The reporting categories of Nantes");
+    await nantes.page.locator('main form button[type="submit"]').click();
+    await nantes.page.waitForURL(/\/nantes\/admin\/federation\/components\/[0-9a-f-]{36}\?done=published$/);
+    await nantes.page.locator("#provenance-heading").waitFor();
+    await checkPage(nantes.page, "federation-component-own");
+
+    await visit(nantes.page, "/nantes/admin/federation/datasets/new");
+    await nantes.page.locator("#publish-sharing-cities").check();
+    await nantes.page.locator('input[name="sharedWith"][value$="/federation/cities/paris"]').check();
+    await checkPage(nantes.page, "federation-publish-dataset");
+    await nantes.page.locator('main form button[type="submit"]').click();
+    await nantes.page.waitForURL(/\/nantes\/admin\/federation\/datasets\/[0-9a-f-]{36}\?done=published$/);
+    await nantes.page.locator("#records-heading").waitFor();
+    await checkPage(nantes.page, "federation-dataset-own");
+    expect(nantes.problems).toEqual([]);
+    await nantes.context.close();
+
+    const { context, page, problems } = await open("en-GB");
+    await visit(page, "/paris");
+    await page.locator(".account__link").click();
+    await signIn(page, "admin", PASSWORD, "/paris");
+    await visit(page, "/paris/admin");
+    await page.locator('main a[href="/paris/admin/federation"]').click();
+    await page.waitForURL(url("/paris/admin/federation"));
+    await page.locator("main h1").waitFor();
+    await checkPage(page, "federation-overview");
+    await page.locator('.console-nav a[href="/paris/admin/federation/components"]').click();
+    await page.waitForURL(url("/paris/admin/federation/components"));
+    await page.locator("#catalogue-heading").waitFor();
+    await checkPage(page, "federation-components");
+    await page.locator(".card__title a", { hasText: "Roads and cleanliness" }).click();
+    await page.locator("#import-heading").waitFor();
+    await checkPage(page, "federation-component-preview");
+    await page.locator("#follow").check();
+    await page.locator('button[value="import"]').click();
+    await page.locator("#report-heading").waitFor();
+    expect(await page.locator("#report-heading").textContent()).toBe("Version 1 has been imported.");
+    await checkPage(page, "federation-component-imported");
+
+    await visit(page, "/paris/admin/federation/datasets");
+    await page.locator('#visible-heading ~ .table-scroll button[value="subscribe"]').click();
+    await page.waitForURL(url("/paris/admin/federation/datasets?done=subscribed"));
+    await checkPage(page, "federation-datasets");
+    await page.locator("#subscriptions-heading ~ .table-scroll td a").first().click();
+    await page.locator("#records-heading").waitFor();
+    expect(await page.locator("#records-heading ~ .table-scroll tbody tr").count()).toBe(1);
+    await checkPage(page, "federation-dataset-records");
+    const datasetPath = new URL(page.url()).pathname;
+    expect(problems).toEqual([]);
+    await context.close();
+
+    // The same pages in Arabic: right to left, and as accessible.
+    const arabic = await open("ar", 360);
+    await visit(arabic.page, "/paris");
+    await arabic.page.locator(".account__link").click();
+    await signIn(arabic.page, "admin", PASSWORD, "/paris");
+    await visit(arabic.page, "/paris/admin/federation/components");
+    expect(await htmlLang(arabic.page)).toEqual(["ar", "rtl"]);
+    await checkPage(arabic.page, "federation-components-ar");
+    await visit(arabic.page, datasetPath);
+    expect(await htmlLang(arabic.page)).toEqual(["ar", "rtl"]);
+    await checkPage(arabic.page, "federation-dataset-records-ar");
+    expect(arabic.problems).toEqual([]);
+    await arabic.context.close();
+  }, 120_000);
 });

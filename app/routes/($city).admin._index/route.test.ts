@@ -50,6 +50,7 @@ describe("the admin console's landing page", () => {
       { id: "audit", href: "/ville/admin/audit" },
       { id: "apiClients", href: "/ville/admin/api-clients" },
       { id: "services", href: "/ville/admin/services" },
+      { id: "federation", href: "/ville/admin/federation" },
     ]);
     const { request, context } = await args(cookie);
     expect((await accountFor(request, context)).consoleHref).toBe("/ville/admin");

@@ -43,6 +43,7 @@ export default function ConsoleRoute() {
     audit: { title: t("console.audit.title"), body: t("console.audit.body") },
     apiClients: { title: t("console.apiClients.title"), body: t("console.apiClients.body") },
     services: { title: t("console.services.title"), body: t("console.services.body") },
+    federation: { title: t("console.federation.title"), body: t("console.federation.body") },
   };
   return (
     <div className="prose">

@@ -3,7 +3,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
-import { TableScroll } from "~/components/console";
+import { PlatformNav, TableScroll } from "~/components/console";
 import { SelectField, TextField } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { citiesPage } from "./cities.server";
@@ -23,6 +23,7 @@ export default function PlatformRoute() {
   const number = new Intl.NumberFormat(page.locale);
   return (
     <div className="prose">
+      <PlatformNav />
       <h1>{t("cities.title")}</h1>
       <p className="lead">{t("cities.intro")}</p>
       <p>
