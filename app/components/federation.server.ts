@@ -5,8 +5,8 @@ import type { AppLoadContext } from "@remix-run/node";
 import { json, redirect } from "@remix-run/node";
 import { requireCityConsole } from "~/auth/console.server";
 import { Conflict, NotFound } from "~/auth/errors";
-import { subscribeDataset, unsubscribeDataset, withdrawDataset, type DatasetView } from "~/federation/datasets.server";
-import { cityUri, discoveryDocument } from "~/federation/instance.server";
+import { shareableCities, subscribeDataset, unsubscribeDataset, withdrawDataset, type DatasetView } from "~/federation/datasets.server";
+import { cityUri } from "~/federation/instance.server";
 import { translator } from "~/i18n/i18n.server";
 import { isSupportedLocale, type Locale } from "~/i18n/locales";
 import { pickTranslation } from "~/i18n/translated";
@@ -74,18 +74,13 @@ export function datasetName(pluginId: string, dataset: string, locale: Locale): 
   return declared ? String(translator(locale)(declared.name)) : dataset;
 }
 
-/**
- * The cities a dataset can be shared with: this instance's other open cities. (The services
- * offer city admins no list of the peers' cities yet: see the datasets service.)
- */
+/** The cities a dataset can be shared with: this instance's other open cities, then the peers'. */
 export async function cityChoices(console: FederationConsole): Promise<CityChoice[]> {
-  const document = await discoveryDocument();
-  return document.cities
-    .filter((city) => city.id !== console.city.uri)
-    .map((city) => {
-      const name = localText(city.names, console.locale, city.slug);
-      return { uri: city.id, name: name.text, ...(name.lang && { lang: name.lang }), instance: null };
-    });
+  const cities = await shareableCities(console.principal, console.service);
+  return cities.map((city) => {
+    const name = localText(city.names, console.locale, city.slug);
+    return { uri: city.uri, name: name.text, ...(name.lang && { lang: name.lang }), instance: city.local ? null : city.instance };
+  });
 }
 
 /** The policy a form asks for: the sharing (null when missing or unknown) and the named cities. */

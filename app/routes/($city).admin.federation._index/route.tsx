@@ -3,7 +3,7 @@
 import type { LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Link, useLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
-import { FederationNav, Localized } from "~/components/federation";
+import { ComponentLink, FederationNav, PageHeading } from "~/components/federation";
 import type { I18nHandle } from "~/i18n/i18n";
 import { overviewPage } from "./overview.server";
 
@@ -19,8 +19,7 @@ export default function FederationOverviewRoute() {
   return (
     <div className="prose">
       <FederationNav base={page.base} />
-      <h1>{t("title")}</h1>
-      <p className="lead">{t("city.intro", { city: page.cityName })}</p>
+      <PageHeading lead={t("city.intro", { city: page.cityName })}>{t("title")}</PageHeading>
       <ul className="section-list">
         <li className="section-list__item">
           <h2>
@@ -54,9 +53,7 @@ export default function FederationOverviewRoute() {
         <ul>
           {page.updates.map((update) => (
             <li key={update.id}>
-              <Link to={`${page.base}/components/${update.id}`}>
-                <Localized value={update.title} />
-              </Link>{" "}
+              <ComponentLink base={page.base} id={update.id} title={update.title} />{" "}
               — {t("components.imports.updateAvailable", { version: update.latest })}
             </li>
           ))}

@@ -6,8 +6,8 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { Fragment } from "react";
 import { useTranslation } from "react-i18next";
-import { CsrfField, SuccessNotice, TableScroll } from "~/components/console";
-import { FederationNav, Localized } from "~/components/federation";
+import { CsrfField, SuccessNotice } from "~/components/console";
+import { ChangeOutcome, DataTable, FederationNav, InstanceName, IntentForm, LanguageList, Localized, PageHeading, SummaryRow } from "~/components/federation";
 import type { I18nHandle } from "~/i18n/i18n";
 import { changeComponent, componentPage, type ComponentResult } from "./component.server";
 
@@ -35,75 +35,32 @@ export default function FederationComponentRoute() {
   return (
     <div className="prose">
       <FederationNav base={page.base} />
-      {result?.kind === "refused" ? (
-        <p className="error-summary" role="alert">
-          {t(result.error)}
-        </p>
-      ) : null}
-      {page.done && !result ? (
-        <SuccessNotice>
-          <p>{notices[page.done]}</p>
-        </SuccessNotice>
-      ) : null}
-      <p>
-        <Link to={`${page.base}/components`}>{t("backToComponents")}</Link>
-      </p>
-      <h1>
+      <ChangeOutcome answer={result} done={page.done ? notices[page.done] : null} />
+      <PageHeading back={{ to: `${page.base}/components`, label: t("backToComponents") }} lead={page.summary.text ? <Localized value={page.summary} /> : null}>
         <Localized value={page.heading} />
-      </h1>
-      {page.summary.text ? (
-        <p className="lead">
-          <Localized value={page.summary} />
-        </p>
-      ) : null}
+      </PageHeading>
       {page.withdrawn ? <p className="notice">{t("component.withdrawn")}</p> : null}
 
       <section aria-labelledby="provenance-heading">
         <h2 id="provenance-heading">{t("component.provenance")}</h2>
         <dl className="summary-list">
-          <div className="summary-list__row">
-            <dt>{t("component.city")}</dt>
-            <dd>
-              <Localized value={page.origin.city} />
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("component.instance")}</dt>
-            <dd className="wrap-anywhere">
-              {page.origin.instance} {page.origin.local ? <span className="tag">{t("thisInstance")}</span> : null}
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("component.author")}</dt>
-            <dd>{page.origin.author}</dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("component.published")}</dt>
-            <dd>{date.format(new Date(page.origin.published))}</dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("component.service")}</dt>
-            <dd>
-              {t("components.kindOf", { kind: page.kind, service: page.service })} <code>{page.pluginRange}</code>
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("component.languages")}</dt>
-            <dd>
-              {page.languages.map((language, index) => (
-                <span key={language.code}>
-                  {index > 0 ? ", " : null}
-                  <span lang={language.code}>{language.name}</span>
-                </span>
-              ))}
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("component.id")}</dt>
-            <dd className="wrap-anywhere">
-              <code>{page.uri}</code>
-            </dd>
-          </div>
+          <SummaryRow term={t("component.city")}>
+            <Localized value={page.origin.city} />
+          </SummaryRow>
+          <SummaryRow term={t("component.instance")} wrap>
+            <InstanceName uri={page.origin.instance} local={page.origin.local} />
+          </SummaryRow>
+          <SummaryRow term={t("component.author")}>{page.origin.author}</SummaryRow>
+          <SummaryRow term={t("component.published")}>{date.format(new Date(page.origin.published))}</SummaryRow>
+          <SummaryRow term={t("component.service")}>
+            {t("components.kindOf", { kind: page.kind, service: page.service })} <code>{page.pluginRange}</code>
+          </SummaryRow>
+          <SummaryRow term={t("component.languages")}>
+            <LanguageList languages={page.languages} />
+          </SummaryRow>
+          <SummaryRow term={t("component.id")} wrap>
+            <code>{page.uri}</code>
+          </SummaryRow>
         </dl>
         <p className="hint">{t("component.signed")}</p>
       </section>
@@ -119,12 +76,9 @@ export default function FederationComponentRoute() {
           <details>
             <summary>{t("components.withdraw")}</summary>
             <p>{t("component.withdrawExplained")}</p>
-            <Form method="post">
-              <CsrfField />
-              <button type="submit" name="intent" value="withdraw" className="button button--warning">
-                {t("components.withdraw")}
-              </button>
-            </Form>
+            <IntentForm intent="withdraw" look="warning">
+              {t("components.withdraw")}
+            </IntentForm>
           </details>
         </section>
       ) : null}
@@ -134,12 +88,9 @@ export default function FederationComponentRoute() {
           <h2 id="following-heading">{t("component.following.heading")}</h2>
           <p>{t("component.importedVersion", { version: page.imported.version })}</p>
           <p>{page.imported.following ? t("component.following.on") : t("component.following.off")}</p>
-          <Form method="post">
-            <CsrfField />
-            <button type="submit" name="intent" value={page.imported.following ? "unfollow" : "follow"} className="button button--secondary">
-              {page.imported.following ? t("component.following.unfollow") : t("component.following.follow")}
-            </button>
-          </Form>
+          <IntentForm intent={page.imported.following ? "unfollow" : "follow"} look="secondary">
+            {page.imported.following ? t("component.following.unfollow") : t("component.following.follow")}
+          </IntentForm>
         </section>
       ) : null}
 
@@ -226,55 +177,33 @@ function Effects({ preview }: { preview: Preview }) {
         ))}
       </dl>
       {preview.items.length > 0 ? (
-        <TableScroll label={t("component.preview.itemsHeading")}>
-          <table>
-            <caption>{t("component.preview.itemsHeading")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("component.preview.item")}</th>
-                <th scope="col">{t("component.preview.effect")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {preview.items.map((item) => (
-                <tr key={item.key}>
-                  <td>
-                    <Localized value={item.name} /> <code>{item.key}</code>
-                  </td>
-                  <td>
-                    <span className={item.action === "conflict" ? "tag tag--suspended" : "tag"}>{itemAction[item.action]}</span>
-                    {item.reason ? <span className="hint"> {reason[item.reason]}</span> : null}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+        <DataTable label={t("component.preview.itemsHeading")} caption columns={[t("component.preview.item"), t("component.preview.effect")]}>
+          {preview.items.map((item) => (
+            <tr key={item.key}>
+              <td>
+                <Localized value={item.name} /> <code>{item.key}</code>
+              </td>
+              <td>
+                <span className={item.action === "conflict" ? "tag tag--suspended" : "tag"}>{itemAction[item.action]}</span>
+                {item.reason ? <span className="hint"> {reason[item.reason]}</span> : null}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
       {preview.settings.length > 0 ? (
-        <TableScroll label={t("component.preview.settings")}>
-          <table>
-            <caption>{t("component.preview.settings")}</caption>
-            <thead>
-              <tr>
-                <th scope="col">{t("component.preview.setting")}</th>
-                <th scope="col">{t("component.preview.effect")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {preview.settings.map((setting) => (
-                <tr key={setting.field}>
-                  <td>
-                    <code>{setting.field}</code>
-                  </td>
-                  <td>
-                    <span className={setting.action === "conflict" ? "tag tag--suspended" : "tag"}>{settingAction[setting.action]}</span>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+        <DataTable label={t("component.preview.settings")} caption columns={[t("component.preview.setting"), t("component.preview.effect")]}>
+          {preview.settings.map((setting) => (
+            <tr key={setting.field}>
+              <td>
+                <code>{setting.field}</code>
+              </td>
+              <td>
+                <span className={setting.action === "conflict" ? "tag tag--suspended" : "tag"}>{settingAction[setting.action]}</span>
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       ) : null}
     </>
   );

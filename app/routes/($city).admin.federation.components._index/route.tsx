@@ -3,8 +3,7 @@
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
 import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
-import { CsrfField, SuccessNotice, TableScroll } from "~/components/console";
-import { FederationNav, Localized } from "~/components/federation";
+import { ChangeOutcome, ComponentLink, DataTable, FederationNav, IntentForm, LanguageList, Localized, PageHeading, Pager } from "~/components/federation";
 import { SelectField } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { changeComponents, componentsPage, type ComponentsResult } from "./components.server";
@@ -27,18 +26,8 @@ export default function FederationComponentsRoute() {
   return (
     <div className="prose">
       <FederationNav base={page.base} />
-      {result?.kind === "refused" ? (
-        <p className="error-summary" role="alert">
-          {t(result.error)}
-        </p>
-      ) : null}
-      {page.done && !result ? (
-        <SuccessNotice>
-          <p>{t("component.withdrawnDone")}</p>
-        </SuccessNotice>
-      ) : null}
-      <h1>{t("city.components")}</h1>
-      <p className="lead">{t("components.intro")}</p>
+      <ChangeOutcome answer={result} done={page.done ? t("component.withdrawnDone") : null} />
+      <PageHeading lead={t("components.intro")}>{t("city.components")}</PageHeading>
       <p>
         <Link className="button" to={`${page.base}/components/new`}>
           {t("components.publishLink")}
@@ -50,49 +39,30 @@ export default function FederationComponentsRoute() {
         {page.published.length === 0 ? (
           <p className="empty-state">{t("components.mine.none")}</p>
         ) : (
-          <TableScroll label={t("components.mine.heading", { city: page.cityName })}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t("components.column.title")}</th>
-                  <th scope="col">{t("components.column.kind")}</th>
-                  <th scope="col">{t("components.column.version")}</th>
-                  <th scope="col">{t("components.column.actions")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.published.map((entry) => (
-                  <tr key={entry.id}>
-                    <td>
-                      <Link to={`${page.base}/components/${entry.id}`}>
-                        <Localized value={entry.title} />
-                      </Link>
-                    </td>
-                    <td>{t("components.kindOf", { kind: entry.kind, service: entry.service })}</td>
-                    <td>{entry.version}</td>
-                    <td>
-                      <div className="button-row">
-                        <Link className="button button--secondary" to={`${page.base}/components/new?component=${entry.id}`}>
-                          {t("components.newVersion")}
-                        </Link>
-                        <Form method="post" className="inline-form">
-                          <CsrfField />
-                          <input type="hidden" name="componentId" value={entry.id} />
-                          <button type="submit" name="intent" value="withdraw" className="button button--secondary">
-                            {t("components.withdraw")}
-                            <span className="visually-hidden">
-                              {" "}
-                              — <Localized value={entry.title} />
-                            </span>
-                          </button>
-                        </Form>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
+          <DataTable
+            label={t("components.mine.heading", { city: page.cityName })}
+            columns={[t("components.column.title"), t("components.column.kind"), t("components.column.version"), t("components.column.actions")]}
+          >
+            {page.published.map((entry) => (
+              <tr key={entry.id}>
+                <td>
+                  <ComponentLink base={page.base} id={entry.id} title={entry.title} />
+                </td>
+                <td>{t("components.kindOf", { kind: entry.kind, service: entry.service })}</td>
+                <td>{entry.version}</td>
+                <td>
+                  <div className="button-row">
+                    <Link className="button button--secondary" to={`${page.base}/components/new?component=${entry.id}`}>
+                      {t("components.newVersion")}
+                    </Link>
+                    <IntentForm intent="withdraw" fields={{ componentId: entry.id }} look="secondary" inline about={<Localized value={entry.title} />}>
+                      {t("components.withdraw")}
+                    </IntentForm>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 
@@ -101,43 +71,32 @@ export default function FederationComponentsRoute() {
         {page.imports.length === 0 ? (
           <p className="empty-state">{t("components.imports.none")}</p>
         ) : (
-          <TableScroll label={t("components.imports.heading", { city: page.cityName })}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t("components.column.title")}</th>
-                  <th scope="col">{t("components.catalogue.city")}</th>
-                  <th scope="col">{t("components.imports.imported")}</th>
-                  <th scope="col">{t("components.column.state")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.imports.map((entry) => (
-                  <tr key={entry.id}>
-                    <td>
-                      <Link to={`${page.base}/components/${entry.id}`}>
-                        <Localized value={entry.title} />
-                      </Link>
-                    </td>
-                    <td>
-                      <Localized value={entry.city} />
-                    </td>
-                    <td>{entry.imported}</td>
-                    <td>
-                      {entry.updateAvailable ? (
-                        <Link to={`${page.base}/components/${entry.id}`} className="tag">
-                          {t("components.imports.updateAvailable", { version: entry.version })}
-                        </Link>
-                      ) : (
-                        <span className="tag">{t("components.imports.upToDate")}</span>
-                      )}{" "}
-                      {entry.following ? <span className="tag">{t("components.imports.following")}</span> : null}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
+          <DataTable
+            label={t("components.imports.heading", { city: page.cityName })}
+            columns={[t("components.column.title"), t("components.catalogue.city"), t("components.imports.imported"), t("components.column.state")]}
+          >
+            {page.imports.map((entry) => (
+              <tr key={entry.id}>
+                <td>
+                  <ComponentLink base={page.base} id={entry.id} title={entry.title} />
+                </td>
+                <td>
+                  <Localized value={entry.city} />
+                </td>
+                <td>{entry.imported}</td>
+                <td>
+                  {entry.updateAvailable ? (
+                    <Link to={`${page.base}/components/${entry.id}`} className="tag">
+                      {t("components.imports.updateAvailable", { version: entry.version })}
+                    </Link>
+                  ) : (
+                    <span className="tag">{t("components.imports.upToDate")}</span>
+                  )}{" "}
+                  {entry.following ? <span className="tag">{t("components.imports.following")}</span> : null}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
 
@@ -166,11 +125,7 @@ export default function FederationComponentsRoute() {
             ))}
           </ul>
         )}
-        {page.nextHref ? (
-          <p className="pagination">
-            <Link to={page.nextHref}>{t("components.catalogue.next")}</Link>
-          </p>
-        ) : null}
+        <Pager next={page.nextHref} nextLabel={t("components.catalogue.next")} />
       </section>
     </div>
   );
@@ -181,9 +136,7 @@ function CatalogueCard({ entry, base }: { entry: Entry; base: string }) {
   return (
     <>
       <h3 className="card__title">
-        <Link to={`${base}/components/${entry.id}`}>
-          <Localized value={entry.title} />
-        </Link>
+        <ComponentLink base={base} id={entry.id} title={entry.title} />
       </h3>
       {entry.summary.text ? (
         <p>
@@ -201,12 +154,7 @@ function CatalogueCard({ entry, base }: { entry: Entry; base: string }) {
       </p>
       <p className="hint">
         {t("components.kindOf", { kind: entry.kind, service: entry.service })} · {t("components.latest", { version: entry.version })} ·{" "}
-        {entry.languages.map((language, index) => (
-          <span key={language.code}>
-            {index > 0 ? ", " : null}
-            <span lang={language.code}>{language.name}</span>
-          </span>
-        ))}
+        <LanguageList languages={entry.languages} />
       </p>
     </>
   );

@@ -2,11 +2,11 @@
 // ?component=, the next version of one of its components): what, a title and a summary per
 // city language. Refused values come back on their fields.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
 import { CsrfField } from "~/components/console";
-import { FederationNav } from "~/components/federation";
-import { describedBy, ErrorSummary, FieldMessages, SelectField, type FormError } from "~/components/form";
+import { FederationNav, FormErrorSummary, PageHeading, SummaryRow } from "~/components/federation";
+import { describedBy, FieldMessages, SelectField, type FormError } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { isSupportedLocale, LOCALE_NAMES } from "~/i18n/locales";
 import { publish, publishPage, SUMMARY_MAX, TITLE_MAX, type PublishResult } from "./publish.server";
@@ -39,12 +39,10 @@ export default function PublishComponentRoute() {
   return (
     <div className="prose">
       <FederationNav base={page.base} />
-      {summaryErrors.length > 0 ? <ErrorSummary key={summaryErrors.map((error) => error.message).join()} title={t("errorSummary")} errors={summaryErrors} /> : null}
-      <p>
-        <Link to={`${page.base}/components`}>{t("backToComponents")}</Link>
-      </p>
-      <h1>{page.heading}</h1>
-      <p className="lead">{t("publish.intro")}</p>
+      <FormErrorSummary errors={summaryErrors} />
+      <PageHeading back={{ to: `${page.base}/components`, label: t("backToComponents") }} lead={t("publish.intro")}>
+        {page.heading}
+      </PageHeading>
       {nothing ? (
         <p className="empty-state">{t("publish.nothing")}</p>
       ) : (
@@ -54,14 +52,8 @@ export default function PublishComponentRoute() {
             <>
               <input type="hidden" name="componentId" value={page.existing.id} />
               <dl className="summary-list">
-                <div className="summary-list__row">
-                  <dt>{t("publish.source")}</dt>
-                  <dd>{page.existing.label}</dd>
-                </div>
-                <div className="summary-list__row">
-                  <dt>{t("components.column.version")}</dt>
-                  <dd>{page.existing.version}</dd>
-                </div>
+                <SummaryRow term={t("publish.source")}>{page.existing.label}</SummaryRow>
+                <SummaryRow term={t("components.column.version")}>{page.existing.version}</SummaryRow>
               </dl>
             </>
           ) : (

@@ -2,13 +2,28 @@
 // own: change who may read it, withdraw it; another city's: subscribe or not; its records, paged,
 // each with where it comes from.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { Fragment } from "react";
 import { useTranslation } from "react-i18next";
-import { CsrfField, SuccessNotice, TableScroll } from "~/components/console";
-import { FederationNav, Localized, SharingFields, useSharingText } from "~/components/federation";
+import { CsrfField } from "~/components/console";
+import {
+  ChangeOutcome,
+  DataTable,
+  FederationNav,
+  FormErrorSummary,
+  InstanceName,
+  IntentForm,
+  Localized,
+  PageHeading,
+  Pager,
+  SharingFields,
+  SummaryRow,
+  useDatasetDoneText,
+  useSharingText,
+  useSubscriptionText,
+} from "~/components/federation";
 import type { DatasetRefused } from "~/components/federation.server";
-import { ErrorSummary, type FormError } from "~/components/form";
+import type { FormError } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { changeDatasetPage, datasetPage, type SharingResult } from "./dataset.server";
 
@@ -30,91 +45,47 @@ export default function FederationDatasetRoute() {
     ...(invalid?.errors.sharing ? [{ fieldId: "policy-sharing", message: t(invalid.errors.sharing) }] : []),
     ...(invalid?.errors.cities ? [{ fieldId: "policy-cities", message: t(invalid.errors.cities) }] : []),
   ];
-  const notices = {
-    published: t("datasets.done.published"),
-    sharing: t("datasets.done.sharing"),
-    subscribed: t("datasets.done.subscribed"),
-    unsubscribed: t("datasets.done.unsubscribed"),
-    withdrawn: t("datasets.done.withdrawn"),
-  };
-  const subscriptionState = { pending: t("datasets.subscriptionState.pending"), active: t("datasets.subscriptionState.active"), refused: t("datasets.subscriptionState.refused") };
+  const notices = useDatasetDoneText();
+  const subscriptionState = useSubscriptionText();
   const sharedWith = page.cities.filter((city) => page.sharedWith.includes(city.uri));
   return (
     <div className="prose">
       <FederationNav base={page.base} />
-      {summary.length > 0 ? <ErrorSummary key={summary.map((error) => error.message).join()} title={t("errorSummary")} errors={summary} /> : null}
-      {result?.kind === "refused" ? (
-        <p className="error-summary" role="alert">
-          {t(result.error)}
-        </p>
-      ) : null}
-      {page.done && !result ? (
-        <SuccessNotice>
-          <p>{notices[page.done]}</p>
-        </SuccessNotice>
-      ) : null}
-      <p>
-        <Link to={`${page.base}/datasets`}>{t("backToDatasets")}</Link>
-      </p>
-      <h1>
+      <FormErrorSummary errors={summary} />
+      <ChangeOutcome answer={result} done={page.done ? notices[page.done] : null} />
+      <PageHeading back={{ to: `${page.base}/datasets`, label: t("backToDatasets") }} lead={page.description.text ? <Localized value={page.description} /> : null}>
         <Localized value={page.heading} />
-      </h1>
-      {page.description.text ? (
-        <p className="lead">
-          <Localized value={page.description} />
-        </p>
-      ) : null}
+      </PageHeading>
       {page.withdrawn ? <p className="notice">{t("dataset.withdrawnNotice")}</p> : null}
 
       <section aria-labelledby="about-heading">
         <h2 id="about-heading">{t("dataset.about")}</h2>
         <dl className="summary-list">
-          <div className="summary-list__row">
-            <dt>{t("dataset.city")}</dt>
-            <dd>
-              <Localized value={page.city} />
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("dataset.instance")}</dt>
-            <dd className="wrap-anywhere">
-              {page.instance} {page.local ? <span className="tag">{t("thisInstance")}</span> : null}
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("dataset.service")}</dt>
-            <dd>{page.service}</dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("dataset.sharing")}</dt>
-            <dd>
-              {sharingText[page.sharing].label}
-              {page.mine ? <p className="hint">{sharingText[page.sharing].hint}</p> : null}
-              {sharedWith.length > 0 ? (
-                <ul>
-                  {sharedWith.map((city) => (
-                    <li key={city.uri} lang={city.lang}>
-                      {city.name}
-                    </li>
-                  ))}
-                </ul>
-              ) : null}
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("dataset.lastSeq")}</dt>
-            <dd>{page.lastSeq}</dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("dataset.refreshed")}</dt>
-            <dd>{page.refreshedAt ? date.format(new Date(page.refreshedAt)) : t("datasets.notRefreshed")}</dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("dataset.id")}</dt>
-            <dd className="wrap-anywhere">
-              <code>{page.uri}</code>
-            </dd>
-          </div>
+          <SummaryRow term={t("dataset.city")}>
+            <Localized value={page.city} />
+          </SummaryRow>
+          <SummaryRow term={t("dataset.instance")} wrap>
+            <InstanceName uri={page.instance} local={page.local} />
+          </SummaryRow>
+          <SummaryRow term={t("dataset.service")}>{page.service}</SummaryRow>
+          <SummaryRow term={t("dataset.sharing")}>
+            {sharingText[page.sharing].label}
+            {page.mine ? <p className="hint">{sharingText[page.sharing].hint}</p> : null}
+            {sharedWith.length > 0 ? (
+              <ul>
+                {sharedWith.map((city) => (
+                  <li key={city.uri} lang={city.lang}>
+                    {city.name}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+          </SummaryRow>
+          <SummaryRow term={t("dataset.lastSeq")}>{page.lastSeq}</SummaryRow>
+          <SummaryRow term={t("dataset.refreshed")}>{page.refreshedAt ? date.format(new Date(page.refreshedAt)) : t("datasets.notRefreshed")}</SummaryRow>
+          <SummaryRow term={t("dataset.id")} wrap>
+            <code>{page.uri}</code>
+          </SummaryRow>
         </dl>
       </section>
 
@@ -139,12 +110,9 @@ export default function FederationDatasetRoute() {
           <section aria-labelledby="withdraw-heading">
             <h2 id="withdraw-heading">{t("dataset.withdraw.heading")}</h2>
             <p>{t("dataset.withdraw.explained")}</p>
-            <Form method="post">
-              <CsrfField />
-              <button type="submit" name="intent" value="withdraw" className="button button--warning">
-                {t("dataset.withdraw.submit")}
-              </button>
-            </Form>
+            <IntentForm intent="withdraw" look="warning">
+              {t("dataset.withdraw.submit")}
+            </IntentForm>
           </section>
         </>
       ) : null}
@@ -154,12 +122,9 @@ export default function FederationDatasetRoute() {
           <h2 id="subscription-heading">{t("dataset.subscription.heading")}</h2>
           <p>{page.subscription ? subscriptionState[page.subscription] : t("dataset.subscription.none")}</p>
           {page.subscription || !page.withdrawn ? (
-            <Form method="post">
-              <CsrfField />
-              <button type="submit" name="intent" value={page.subscription ? "unsubscribe" : "subscribe"} className={page.subscription ? "button button--secondary" : "button"}>
-                {page.subscription ? t("datasets.unsubscribe") : t("datasets.subscribe")}
-              </button>
-            </Form>
+            <IntentForm intent={page.subscription ? "unsubscribe" : "subscribe"} look={page.subscription ? "secondary" : "primary"}>
+              {page.subscription ? t("datasets.unsubscribe") : t("datasets.subscribe")}
+            </IntentForm>
           ) : null}
         </section>
       ) : null}
@@ -184,51 +149,41 @@ export default function FederationDatasetRoute() {
                   ))}
                 </dl>
               </details>
-              <TableScroll label={t("dataset.table.heading")}>
-                <table>
-                  <thead>
-                    <tr>
-                      <th scope="col">{t("dataset.table.key")}</th>
-                      {page.records.columns.map((column) => (
-                        <th scope="col" key={column.name}>
-                          <code>{column.name}</code>
-                        </th>
-                      ))}
-                      <th scope="col">{t("dataset.table.provenance")}</th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {page.records.items.map((record) => (
-                      <tr key={record.key}>
-                        <th scope="row">
-                          <code>{record.key}</code>
-                        </th>
-                        {record.deleted ? (
-                          <td colSpan={page.records!.columns.length}>
-                            <span className="tag tag--suspended">{t("dataset.table.deleted")}</span>
-                          </td>
-                        ) : (
-                          page.records!.columns.map((column) => (
-                            <td key={column.name}>
-                              <Localized value={record.values[column.name] ?? { text: "—" }} />
-                            </td>
-                          ))
-                        )}
-                        <td>
-                          <span className="wrap-anywhere">{record.city}</span>
-                          <div className="hint">{t("dataset.table.change", { seq: record.seq, date: date.format(new Date(record.time)) })}</div>
+              <DataTable
+                label={t("dataset.table.heading")}
+                columns={[t("dataset.table.key"), ...page.records.columns.map((column) => <code>{column.name}</code>), t("dataset.table.provenance")]}
+              >
+                {page.records.items.map((record) => (
+                  <tr key={record.key}>
+                    <th scope="row">
+                      <code>{record.key}</code>
+                    </th>
+                    {record.deleted ? (
+                      <td colSpan={page.records!.columns.length}>
+                        <span className="tag tag--suspended">{t("dataset.table.deleted")}</span>
+                      </td>
+                    ) : (
+                      page.records!.columns.map((column) => (
+                        <td key={column.name}>
+                          <Localized value={record.values[column.name] ?? { text: "—" }} />
                         </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </TableScroll>
+                      ))
+                    )}
+                    <td>
+                      <span className="wrap-anywhere">{record.city}</span>
+                      <div className="hint">{t("dataset.table.change", { seq: record.seq, date: date.format(new Date(record.time)) })}</div>
+                    </td>
+                  </tr>
+                ))}
+              </DataTable>
             </>
           )}
-          <p className="pagination">
-            {page.records.after > 0 ? <Link to={`${page.base}/datasets/${page.id}`}>{t("dataset.table.first")}</Link> : null}
-            {page.records.nextHref ? <Link to={page.records.nextHref}>{t("dataset.table.next")}</Link> : null}
-          </p>
+          <Pager
+            first={page.records.after > 0 ? `${page.base}/datasets/${page.id}` : null}
+            firstLabel={t("dataset.table.first")}
+            next={page.records.nextHref}
+            nextLabel={t("dataset.table.next")}
+          />
         </section>
       ) : null}
     </div>

@@ -1,11 +1,11 @@
 // /admin/federation/datasets/new: publish a dataset a service the city runs declares, with who
 // may read it. Refused values come back on their fields.
 import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remix-run/node";
-import { Form, Link, useActionData, useLoaderData } from "@remix-run/react";
+import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import { useTranslation } from "react-i18next";
 import { CsrfField } from "~/components/console";
-import { FederationNav, SharingFields } from "~/components/federation";
-import { ErrorSummary, FieldMessages, describedBy, type FormError } from "~/components/form";
+import { FederationNav, FormErrorSummary, PageHeading, RadioGroup, SharingFields } from "~/components/federation";
+import type { FormError } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { publishDatasetAction, publishDatasetPage, type PublishDatasetResult } from "./publish.server";
 
@@ -30,33 +30,24 @@ export default function PublishDatasetRoute() {
   return (
     <div className="prose">
       <FederationNav base={page.base} />
-      {summary.length > 0 ? <ErrorSummary key={summary.map((error) => error.message).join()} title={t("errorSummary")} errors={summary} /> : null}
-      <p>
-        <Link to={`${page.base}/datasets`}>{t("backToDatasets")}</Link>
-      </p>
-      <h1>{t("publishDataset.title")}</h1>
-      <p className="lead">{t("publishDataset.intro")}</p>
+      <FormErrorSummary errors={summary} />
+      <PageHeading back={{ to: `${page.base}/datasets`, label: t("backToDatasets") }} lead={t("publishDataset.intro")}>
+        {t("publishDataset.title")}
+      </PageHeading>
       {page.datasets.length === 0 ? (
         <p className="empty-state">{t("publishDataset.nothing")}</p>
       ) : (
         <Form method="post" noValidate>
           <CsrfField />
-          <fieldset className={errors.dataset ? "field field--error" : "field"} id="dataset" aria-describedby={describedBy({ id: "dataset", hint: t("publishDataset.datasetHint"), error: errors.dataset })} tabIndex={-1}>
-            <legend>{t("publishDataset.dataset")}</legend>
-            <FieldMessages id="dataset" hint={t("publishDataset.datasetHint")} error={errors.dataset ? t(errors.dataset) : undefined} />
-            {page.datasets.map((dataset) => {
-              const id = `dataset-${dataset.value.replace(/[^a-z0-9-]/gi, "-")}`;
-              return (
-                <div key={dataset.value} className="checkbox">
-                  <input type="radio" id={id} name="dataset" value={dataset.value} defaultChecked={chosen === dataset.value} aria-describedby={`${id}-hint`} />{" "}
-                  <label htmlFor={id}>{dataset.label}</label>
-                  <p className="hint" id={`${id}-hint`}>
-                    {dataset.description}
-                  </p>
-                </div>
-              );
-            })}
-          </fieldset>
+          <RadioGroup
+            id="dataset"
+            name="dataset"
+            legend={t("publishDataset.dataset")}
+            hint={t("publishDataset.datasetHint")}
+            error={errors.dataset ? t(errors.dataset) : undefined}
+            choices={page.datasets.map((dataset) => ({ value: dataset.value, label: dataset.label, hint: dataset.description }))}
+            checked={chosen}
+          />
           <SharingFields
             idPrefix="publish"
             sharing={result?.values.sharing ?? "federation"}

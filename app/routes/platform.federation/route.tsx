@@ -5,8 +5,9 @@ import type { ActionFunctionArgs, LoaderFunctionArgs, MetaFunction } from "@remi
 import { Form, useActionData, useLoaderData } from "@remix-run/react";
 import type { ReactNode } from "react";
 import { useTranslation } from "react-i18next";
-import { CsrfField, PlatformNav, SuccessNotice, TableScroll } from "~/components/console";
-import { ErrorSummary, FieldMessages, TextField, type FormError } from "~/components/form";
+import { CsrfField, PlatformNav, SuccessNotice } from "~/components/console";
+import { DataTable, FormErrorSummary, IntentForm, PageHeading, SummaryRow } from "~/components/federation";
+import { FieldMessages, TextField, type FormError } from "~/components/form";
 import type { I18nHandle } from "~/i18n/i18n";
 import { changeFederation, federationPage, type PeersResult, type PeerState } from "./federation.server";
 
@@ -40,58 +41,37 @@ export default function PlatformFederationRoute() {
   return (
     <div className="prose">
       <PlatformNav />
-      {errors.length > 0 ? <ErrorSummary key={errors.map((error) => error.message).join()} title={t("errorSummary")} errors={errors} /> : null}
+      <FormErrorSummary errors={errors} />
       {page.notice && !result ? <Notice kind={page.notice.kind} peer={page.notice.peer} /> : null}
-      <h1>{t("title")}</h1>
-      <p className="lead">{t("platform.intro")}</p>
+      <PageHeading lead={t("platform.intro")}>{t("title")}</PageHeading>
 
       <section aria-labelledby="instance-heading">
         <h2 id="instance-heading">{t("platform.instance.heading")}</h2>
         <dl className="summary-list">
-          <div className="summary-list__row">
-            <dt>{t("platform.instance.name")}</dt>
-            <dd>{page.instance.name}</dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("platform.instance.id")}</dt>
-            <dd className="wrap-anywhere">
-              <code>{page.instance.id}</code>
-            </dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("platform.instance.protocol")}</dt>
-            <dd>
-              <code>{page.instance.protocol}</code>
-            </dd>
-          </div>
+          <SummaryRow term={t("platform.instance.name")}>{page.instance.name}</SummaryRow>
+          <SummaryRow term={t("platform.instance.id")} wrap>
+            <code>{page.instance.id}</code>
+          </SummaryRow>
+          <SummaryRow term={t("platform.instance.protocol")}>
+            <code>{page.instance.protocol}</code>
+          </SummaryRow>
         </dl>
         <h3>{t("platform.instance.keys")}</h3>
-        <TableScroll label={t("platform.instance.keys")}>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">{t("platform.instance.keyId")}</th>
-                <th scope="col">{t("platform.instance.keyStatus")}</th>
-                <th scope="col">{t("platform.instance.keyCreated")}</th>
-              </tr>
-            </thead>
-            <tbody>
-              {page.instance.keys.map((key) => (
-                <tr key={key.id}>
-                  <td className="wrap-anywhere">
-                    <code>{key.id}</code>
-                  </td>
-                  <td>
-                    <span className={key.status === "current" ? "tag" : "tag tag--suspended"}>
-                      {key.status === "current" ? t("platform.instance.current") : t("platform.instance.retired")}
-                    </span>
-                  </td>
-                  <td>{key.created ? date.format(new Date(key.created)) : "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </TableScroll>
+        <DataTable label={t("platform.instance.keys")} columns={[t("platform.instance.keyId"), t("platform.instance.keyStatus"), t("platform.instance.keyCreated")]}>
+          {page.instance.keys.map((key) => (
+            <tr key={key.id}>
+              <td className="wrap-anywhere">
+                <code>{key.id}</code>
+              </td>
+              <td>
+                <span className={key.status === "current" ? "tag" : "tag tag--suspended"}>
+                  {key.status === "current" ? t("platform.instance.current") : t("platform.instance.retired")}
+                </span>
+              </td>
+              <td>{key.created ? date.format(new Date(key.created)) : "—"}</td>
+            </tr>
+          ))}
+        </DataTable>
         <details open={result?.kind === "invalid" && result.form === "rotate"}>
           <summary>{t("platform.rotate.heading")}</summary>
           <p>{t("platform.rotate.explained")}</p>
@@ -150,48 +130,32 @@ export default function PlatformFederationRoute() {
       <section aria-labelledby="outbox-heading">
         <h2 id="outbox-heading">{t("platform.outbox.heading")}</h2>
         <dl className="summary-list">
-          <div className="summary-list__row">
-            <dt>{t("platform.outbox.pending")}</dt>
-            <dd>{number.format(page.outbox.pending)}</dd>
-          </div>
-          <div className="summary-list__row">
-            <dt>{t("platform.outbox.failed")}</dt>
-            <dd>{number.format(page.outbox.failed)}</dd>
-          </div>
+          <SummaryRow term={t("platform.outbox.pending")}>{number.format(page.outbox.pending)}</SummaryRow>
+          <SummaryRow term={t("platform.outbox.failed")}>{number.format(page.outbox.failed)}</SummaryRow>
         </dl>
         <h3>{t("platform.outbox.lastErrors")}</h3>
         {page.outbox.lastErrors.length === 0 ? (
           <p className="empty-state">{t("platform.outbox.noErrors")}</p>
         ) : (
-          <TableScroll label={t("platform.outbox.lastErrors")}>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t("platform.outbox.when")}</th>
-                  <th scope="col">{t("platform.outbox.peer")}</th>
-                  <th scope="col">{t("platform.outbox.message")}</th>
-                  <th scope="col">{t("platform.outbox.attempts")}</th>
-                  <th scope="col">{t("platform.outbox.error")}</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.outbox.lastErrors.map((problem) => (
-                  <tr key={problem.id}>
-                    <td>{date.format(new Date(problem.at))}</td>
-                    <td>{problem.peer}</td>
-                    <td>
-                      <code>{problem.type}</code>{" "}
-                      {problem.status === "failed" ? <span className="tag tag--suspended">{t("platform.outbox.failed")}</span> : null}
-                    </td>
-                    <td>{number.format(problem.attempts)}</td>
-                    <td className="wrap-anywhere" lang="en">
-                      {problem.error}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </TableScroll>
+          <DataTable
+            label={t("platform.outbox.lastErrors")}
+            columns={[t("platform.outbox.when"), t("platform.outbox.peer"), t("platform.outbox.message"), t("platform.outbox.attempts"), t("platform.outbox.error")]}
+          >
+            {page.outbox.lastErrors.map((problem) => (
+              <tr key={problem.id}>
+                <td>{date.format(new Date(problem.at))}</td>
+                <td>{problem.peer}</td>
+                <td>
+                  <code>{problem.type}</code>{" "}
+                  {problem.status === "failed" ? <span className="tag tag--suspended">{t("platform.outbox.failed")}</span> : null}
+                </td>
+                <td>{number.format(problem.attempts)}</td>
+                <td className="wrap-anywhere" lang="en">
+                  {problem.error}
+                </td>
+              </tr>
+            ))}
+          </DataTable>
         )}
       </section>
     </div>
@@ -249,13 +213,9 @@ function PeerCard({ peer, result, since, number }: { peer: Peer; result: PeersRe
   const removeError = result?.kind === "invalid" && result.form === "remove" && result.peerId === peer.id ? t(result.errors.confirm) : undefined;
   const headingId = `peer-${peer.id}`;
   const step = (intent: string, label: string, secondary = false) => (
-    <Form method="post" className="inline-form">
-      <CsrfField />
-      <input type="hidden" name="peerId" value={peer.id} />
-      <button type="submit" name="intent" value={intent} className={secondary ? "button button--secondary" : "button"}>
-        {label}
-      </button>
-    </Form>
+    <IntentForm intent={intent} fields={{ peerId: peer.id }} look={secondary ? "secondary" : "primary"} inline>
+      {label}
+    </IntentForm>
   );
   return (
     <section aria-labelledby={headingId}>
