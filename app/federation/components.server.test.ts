@@ -1,8 +1,9 @@
-// Components between cities: Paris publishes its reporting categories with a settings preset,
-// Budapest (which does not run reporting) imports them in one step, Vienna (which has its own
-// pothole) sees conflicts, not overwrites; new versions are followed, updates touch only what a
-// city left alone; withdrawal, permissions, tampering; and a peer's signed components arriving
-// in the inbox.
+// Components between cities: Paris publishes its reporting categories with a settings preset
+// (its portable settings only: never its mail server or addresses), Budapest (which does not run
+// reporting) imports them in one step, Vienna (which has its own pothole) sees conflicts, not
+// overwrites; new versions are followed, updates touch only what a city left alone; withdrawal,
+// permissions, tampering; a peer's signed components arriving in the inbox, hidden while the
+// peering is not active, still importable after key rotations.
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Conflict, Forbidden, NotFound, Unauthenticated, ValidationFailed } from "../auth/errors";
@@ -28,8 +29,10 @@ import {
   type ComponentEntry,
 } from "./components.server";
 import { InboxRefusal } from "./inbox.server";
-import { cityUri, publishedKeys, verifyDocument } from "./instance.server";
+import { cityUri, currentKey, publishedKeys, rotateKey, verifyDocument } from "./instance.server";
 import { defineServiceCategory } from "../../plugins/reporting/categories.server";
+import { definePlugin, PluginDefinitionError } from "../plugins/sdk.server";
+import reportingPlugin from "../../plugins/reporting/plugin";
 
 ensureReportingInCatalogue();
 
@@ -84,8 +87,12 @@ const PARIS_SETTINGS = {
   photoMaxCount: 2,
   duplicateRadiusMeters: 80,
   agencyName: { fr: "Ville de Paris", en: "City of Paris" },
+  notificationsFrom: "signalements@paris.example",
   smtp: { host: "smtp.paris.example", port: 587, secure: false, user: "reports", password: "s3cret-paris" },
 };
+
+/** What reporting lets a component carry: how it works, nothing of the city's own. */
+const PORTABLE = ["anonymousReports", "defaultListDays", "duplicateRadiusMeters", "duplicateWindowDays", "photoMaxBytes", "photoMaxCount"];
 
 async function setLanguages(city: TestCity, names: Record<string, string>, locales: string[]) {
   await withPlatformAdmin((tx) => tx.city.update({ where: { id: city.id }, data: { names, enabledLocales: locales, defaultLocale: locales[0]! } }), database);
@@ -184,6 +191,20 @@ async function receive(peer: TestPeer, activity: Record<string, unknown>) {
   }, database);
 }
 
+async function setPeer(peer: TestPeer, data: { suspended?: boolean; localAccepted?: boolean; remoteAccepted?: boolean; keys?: Prisma.InputJsonValue }) {
+  await withPlatformAdmin((tx) => tx.federationPeer.update({ where: { id: peer.id }, data }), database);
+}
+
+/** A peer's catalogue entry by its URI, as a city sees it (or undefined). */
+async function entryByUri(city: TestCity, admin: Person, uri: string) {
+  return (await listComponents(admin, { first: 100 }, at(city))).components.find((component) => component.uri === uri);
+}
+
+const withoutProof = (document: Record<string, unknown>) => {
+  const { proof: _proof, ...rest } = document;
+  return rest;
+};
+
 const activityOf = (peer: TestPeer, type: string, object: unknown) => ({
   "@context": "https://www.w3.org/ns/activitystreams",
   id: `${peer.instanceId}/federation/activities/${randomUUID()}`,
@@ -237,7 +258,7 @@ afterAll(async () => {
 let roads: ComponentEntry;
 
 describe("publishing", () => {
-  it("publishes Paris's categories with their translations and a preset without secrets, signed, and sends Create to the peers", async () => {
+  it("publishes Paris's categories with their translations and a preset of its portable settings only, signed, and sends Create to the peers", async () => {
     roads = await publishComponent(
       parisAdmin,
       { pluginId: "reporting", kind: "categories", title: { fr: "Voirie et éclairage", en: "Roads and street lights" }, summary: { en: "Potholes and street lights" } },
@@ -266,12 +287,14 @@ describe("publishing", () => {
       kind: "categories",
       origin: { city: { id: cityUri("paris"), slug: "paris" }, author: "Marie Curie" },
     });
+    // The preset is the portable settings only: Paris's mail server, sender address and agency
+    // name stay in Paris.
     const settings = document.settings as Record<string, unknown>;
-    expect(settings).toMatchObject({ anonymousReports: false, photoMaxCount: 2, agencyName: PARIS_SETTINGS.agencyName });
-    // The secret is removed, not masked.
-    expect(settings.smtp).toEqual({ host: "smtp.paris.example", port: 587, secure: false, user: "reports" });
-    expect(JSON.stringify(document)).not.toContain("s3cret-paris");
-    expect(JSON.stringify(document)).not.toContain("********");
+    expect(Object.keys(settings).sort()).toEqual(PORTABLE);
+    expect(settings).toMatchObject({ anonymousReports: false, photoMaxCount: 2, duplicateRadiusMeters: 80, duplicateWindowDays: 30 });
+    for (const kept of ["s3cret-paris", "smtp.paris.example", "signalements@paris.example", "Ville de Paris", "********"]) {
+      expect(JSON.stringify(document)).not.toContain(kept);
+    }
     const codes = (document.definitions as { categories: { code: string }[] }).categories.map((category) => category.code);
     expect(codes).toEqual(["pothole", "street-light"]);
     expect(verifyDocument(document as never, await publishedKeys(database))).toBe(true);
@@ -290,6 +313,15 @@ describe("publishing", () => {
     await expect(publishComponent(parisAdmin, { pluginId: "reporting", kind: "workflows", title: { en: "Workflows" } }, at(paris))).rejects.toBeInstanceOf(ValidationFailed);
     await expect(publishComponent(budapestAdmin, { pluginId: "reporting", kind: "categories", title: { en: "Nothing" } }, at(budapest))).rejects.toBeInstanceOf(NotFound);
     await expect(publishComponent(parisAdmin, { pluginId: "no-such-service", kind: "categories", title: { en: "Nothing" } }, at(paris))).rejects.toBeInstanceOf(NotFound);
+  });
+
+  it("lets a plugin declare portable only settings fields it has and that hold no secret", () => {
+    const settings = reportingPlugin.settings!;
+    const manifest = (portable: string[]) => ({ ...reportingPlugin, settings: { ...settings, portable } });
+    expect(() => definePlugin(manifest(["smtp"]))).toThrow(/portable field smtp holds the secret smtp.password/);
+    expect(() => definePlugin(manifest(["mailServer"]))).toThrow(PluginDefinitionError);
+    expect(() => definePlugin(manifest(["constructor"]))).toThrow(PluginDefinitionError);
+    expect(definePlugin(manifest(["photoMaxCount"])).settings?.portable).toEqual(["photoMaxCount"]);
   });
 
   it("lists the catalogue for every city of the instance, with each city's view of it", async () => {
@@ -316,11 +348,7 @@ describe("importing", () => {
   it("previews Budapest's import: the plugin to install with the preset, every category to create", async () => {
     const preview = await previewImport(budapestAdmin, { componentId: roads.id }, at(budapest));
     expect(preview.plugin).toMatchObject({ available: true, compatible: true, installed: false, enabled: false });
-    const settings = Object.fromEntries(preview.settings.map((setting) => [setting.field, setting]));
-    expect(settings.anonymousReports).toEqual({ field: "anonymousReports", action: "set" });
-    expect(settings.smtp).toEqual({ field: "smtp", action: "set" });
-    // Budapest does not offer French: the French text is left out, the English one kept.
-    expect(settings.agencyName).toMatchObject({ action: "set", reason: expect.stringContaining("fr") });
+    expect([...preview.settings].sort((a, b) => a.field.localeCompare(b.field))).toEqual(PORTABLE.map((field) => ({ field, action: "set" })));
     expect(preview.items).toEqual([
       { key: "pothole", name: { fr: "Nid-de-poule", en: "Pothole" }, action: "create" },
       { key: "street-light", name: { fr: "Lampadaire éteint", en: "Street light out" }, action: "create" },
@@ -334,14 +362,9 @@ describe("importing", () => {
 
     const installation = await installationOf(budapest);
     expect(installation).toMatchObject({ enabled: true, version: "1.0.0" });
-    expect(installation?.settings).toMatchObject({
-      anonymousReports: false,
-      photoMaxCount: 2,
-      duplicateRadiusMeters: 80,
-      agencyName: { en: "City of Paris" },
-      smtp: { host: "smtp.paris.example", port: 587, secure: false, user: "reports" },
-    });
-    expect((installation?.settings as { smtp: Record<string, unknown> }).smtp.password ?? null).toBeNull();
+    expect(installation?.settings).toMatchObject({ anonymousReports: false, photoMaxCount: 2, duplicateRadiusMeters: 80 });
+    // Budapest's mail goes nowhere until Budapest sets it up: not through Paris's server.
+    expect(installation?.settings).toMatchObject({ smtp: null, notificationsFrom: "", agencyName: {} });
 
     const categories = await categoriesOf(budapest);
     // The install's own defaults stay beside them, but the imported codes are Paris's.
@@ -406,7 +429,14 @@ describe("importing", () => {
       { key: "street-light", name: STREET_LIGHT.names, action: "create" },
     ]);
     const settings = Object.fromEntries(preview.settings.map((setting) => [setting.field, setting.action]));
-    expect(settings).toMatchObject({ anonymousReports: "conflict", photoMaxCount: "conflict", duplicateWindowDays: "same", agencyName: "conflict" });
+    expect(settings).toEqual({
+      anonymousReports: "conflict",
+      photoMaxCount: "conflict",
+      duplicateRadiusMeters: "conflict",
+      duplicateWindowDays: "same",
+      photoMaxBytes: "same",
+      defaultListDays: "same",
+    });
     const settingsBefore = (await installationOf(vienna))?.settings;
 
     const report = await importComponent(viennaAdmin, { componentId: roads.id }, at(vienna));
@@ -618,6 +648,19 @@ describe("components from peers", () => {
     // A lookalike host is not under the peer's id.
     const lookalike = signAs(graz, peerComponent(graz, 1, {}, `${graz.instanceId}.evil.example/federation/components/${randomUUID()}`));
     expect(await refusal(receive(graz, activityOf(graz, "Create", lookalike)))).toEqual({ status: 403, code: "actor_mismatch" });
+    // Exactly `{instance id}/federation/components/{id}`: an instance served under a path of the
+    // peer's host is another instance, and the peer does not speak for it.
+    const notExactly = [
+      `${graz.instanceId}/x/federation/components/${randomUUID()}`,
+      `${graz.instanceId}/federation/components/`,
+      `${graz.instanceId}/federation/cities/${randomUUID()}`,
+    ];
+    for (const id of notExactly) {
+      expect(await refusal(receive(graz, activityOf(graz, "Create", signAs(graz, peerComponent(graz, 1, {}, id)))))).toEqual({ status: 403, code: "actor_mismatch" });
+    }
+    expect(await refusal(receive(graz, activityOf(graz, "Delete", notExactly[0])))).toEqual({ status: 403, code: "actor_mismatch" });
+    const nestedCity = signAs(graz, { ...base, origin: { ...base.origin, city: { ...base.origin.city, id: `${graz.instanceId}/x/federation/cities/graz` } } });
+    expect(await refusal(receive(graz, activityOf(graz, "Create", nestedCity)))).toEqual({ status: 403, code: "actor_mismatch" });
 
     const malformed = [
       signAs(graz, peerComponent(graz, 0)),
@@ -648,14 +691,152 @@ describe("components from peers", () => {
     expect(imported!.component.withdrawnAt).toBeInstanceOf(Date);
   });
 
-  it("refuses to import a peer's version once its key is no longer pinned", async () => {
+  it("hides a peer's components while its peering is suspended or unfinished", async () => {
+    const hidden = await addPeer("https://hidden.example");
+    const document = signAs(hidden, peerComponent(hidden, 1));
+    await receive(hidden, activityOf(hidden, "Create", document));
+    const entry = await entryByUri(lyon, lyonAdmin, document.id);
+    expect(entry).toBeDefined();
+    await importComponent(lyonAdmin, { componentId: entry!.id, follow: true }, at(lyon));
+    await receive(hidden, activityOf(hidden, "Update", signAs(hidden, peerComponent(hidden, 2, {}, document.id))));
+    const offered = async () => (await listImports(lyonAdmin, at(lyon))).find((item) => item.component.id === entry!.id)?.updateAvailable;
+    expect(await offered()).toBe(true);
+
+    for (const state of [{ suspended: true }, { suspended: false, remoteAccepted: false }, { remoteAccepted: true, localAccepted: false }]) {
+      await setPeer(hidden, state);
+      expect(await entryByUri(lyon, lyonAdmin, document.id)).toBeUndefined();
+      expect(await entryByUri(vienna, viennaAdmin, document.id)).toBeUndefined();
+      await expect(getComponent(viennaAdmin, { componentId: entry!.id }, at(vienna))).rejects.toBeInstanceOf(NotFound);
+      await expect(previewImport(viennaAdmin, { componentId: entry!.id }, at(vienna))).rejects.toBeInstanceOf(NotFound);
+      await expect(importComponent(viennaAdmin, { componentId: entry!.id }, at(vienna))).rejects.toBeInstanceOf(NotFound);
+      await expect(importComponent(lyonAdmin, { componentId: entry!.id }, at(lyon))).rejects.toBeInstanceOf(NotFound);
+      // Lyon still sees what it imported, with nothing to take from it meanwhile.
+      expect(await offered()).toBe(false);
+    }
+
+    await setPeer(hidden, { localAccepted: true });
+    expect(await entryByUri(vienna, viennaAdmin, document.id)).toMatchObject({ latestVersion: 2 });
+    expect(await offered()).toBe(true);
+    expect((await previewImport(lyonAdmin, { componentId: entry!.id }, at(lyon))).version).toBe(2);
+  });
+
+  it("never takes a mail server, sender address or city text from a peer's preset, even when its document carries them", async () => {
+    const rome = await createCity(database, { slug: "rome" });
+    await setLanguages(rome, { it: "Roma", en: "Rome" }, ["it", "en"]);
+    const romeAdmin = await personOf(database, rome, ["admin"]);
+    const settings = {
+      photoMaxCount: 1,
+      smtp: { host: "smtp.graz.example", port: 25, secure: false, user: "relay" },
+      notificationsFrom: "noreply@graz.example",
+      agencyName: { en: "Graz roads office" },
+      constructor: { polluted: true },
+    };
+    const document = signAs(graz, peerComponent(graz, 1, { settings }));
+    await receive(graz, activityOf(graz, "Create", document));
+    const entry = await entryByUri(rome, romeAdmin, document.id);
+
+    const preview = await previewImport(romeAdmin, { componentId: entry!.id }, at(rome));
+    expect(Object.fromEntries(preview.settings.map((setting) => [setting.field, setting.action]))).toEqual({
+      photoMaxCount: "set",
+      smtp: "dropped",
+      notificationsFrom: "dropped",
+      agencyName: "dropped",
+      constructor: "dropped",
+    });
+    expect(preview.settings.find((setting) => setting.field === "smtp")?.reason).toBeTruthy();
+
+    const report = await importComponent(romeAdmin, { componentId: entry!.id }, at(rome));
+    expect(report.applied).toMatchObject({ installed: true, created: 1 });
+    const installation = await installationOf(rome);
+    expect(installation?.settings).toMatchObject({ photoMaxCount: 1, smtp: null, notificationsFrom: "", agencyName: {} });
+    expect(JSON.stringify(installation?.settings)).not.toContain("graz");
+    expect(Object.hasOwn(installation?.settings as object, "constructor")).toBe(false);
+  });
+
+  it("leaves a city's own item that equals the component's to the city: a later version offers a conflict, not an update", async () => {
+    const salzburg = await createCity(database, { slug: "salzburg" });
+    await setLanguages(salzburg, { de: "Salzburg", en: "Salzburg" }, ["de", "en"]);
+    await runReporting(database, salzburg);
+    const salzburgAdmin = await personOf(database, salzburg, ["admin"]);
+    await defineServiceCategory(salzburgAdmin, { code: "bench", names: { en: "Broken bench v1", de: "Kaputte Bank" }, keywords: ["bench"], position: 5 }, at(salzburg));
+
+    const first = signAs(graz, peerComponent(graz, 1));
+    await receive(graz, activityOf(graz, "Create", first));
+    const entry = await entryByUri(salzburg, salzburgAdmin, first.id);
+    const report = await importComponent(salzburgAdmin, { componentId: entry!.id, follow: true }, at(salzburg));
+    expect(report.items).toEqual([{ key: "bench", name: { en: "Broken bench v1", de: "Kaputte Bank" }, action: "unchanged" }]);
+
+    await receive(graz, activityOf(graz, "Update", signAs(graz, peerComponent(graz, 2, {}, first.id))));
+    const preview = await previewImport(salzburgAdmin, { componentId: entry!.id }, at(salzburg));
+    expect(preview.items).toEqual([{ key: "bench", name: { en: "Broken bench v2", de: "Kaputte Bank" }, action: "conflict", reason: "differs" }]);
+    await importComponent(salzburgAdmin, { componentId: entry!.id }, at(salzburg));
+    expect((await categoriesOf(salzburg)).bench).toMatchObject({ names: { en: "Broken bench v1", de: "Kaputte Bank" } });
+  });
+
+  it("imports a peer's version after the peer rotated out the key that verified it on receipt", async () => {
     const fresh = signAs(graz, peerComponent(graz, 1));
     await receive(graz, activityOf(graz, "Create", fresh));
-    const [entry] = (await listComponents(budapestAdmin, { city: `${graz.instanceId}/federation/cities/graz` }, at(budapest))).components;
+    const entry = await entryByUri(budapest, budapestAdmin, fresh.id);
     const other = generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString();
-    await withPlatformAdmin((tx) => tx.federationPeer.update({ where: { id: graz.id }, data: { keys: [{ id: `${graz.instanceId}#k2`, publicKeyPem: other, status: "current" }] } }), database);
-    await expect(importComponent(budapestAdmin, { componentId: entry!.id }, at(budapest))).rejects.toMatchObject({ reason: "proof_invalid" });
-    await withPlatformAdmin((tx) => tx.federationPeer.update({ where: { id: graz.id }, data: { keys: [{ id: graz.keyId, publicKeyPem: graz.publicKeyPem, status: "current" }] } }), database);
+    await setPeer(graz, { keys: [{ id: `${graz.instanceId}#k2`, publicKeyPem: other, status: "current" }] });
+    try {
+      const report = await importComponent(budapestAdmin, { componentId: entry!.id }, at(budapest));
+      expect(report.items).toEqual([{ key: "bench", name: { en: "Broken bench v1", de: "Kaputte Bank" }, action: "create" }]);
+      expect((await categoriesOf(budapest)).bench).toMatchObject({ names: { en: "Broken bench v1", de: "Kaputte Bank" } });
+    } finally {
+      await setPeer(graz, { keys: [{ id: graz.keyId, publicKeyPem: graz.publicKeyPem, status: "current" }] });
+    }
+  });
+
+  it("refuses a peer's version changed after receipt while the key that verified it is pinned", async () => {
+    const fresh = signAs(graz, peerComponent(graz, 1));
+    await receive(graz, activityOf(graz, "Create", fresh));
+    const entry = await entryByUri(vienna, viennaAdmin, fresh.id);
+    const document = await storedDocument(entry!.id, 1);
+    (document.definitions as { categories: { names: Record<string, string> }[] }).categories[0]!.names = { en: "Not what was signed" };
+    await withPlatformAdmin(
+      (tx) =>
+        tx.federationComponentVersion.update({
+          where: { componentId_version: { componentId: entry!.id, version: 1 } },
+          data: { document: document as unknown as Prisma.InputJsonValue },
+        }),
+      database,
+    );
+    await expect(importComponent(viennaAdmin, { componentId: entry!.id }, at(vienna))).rejects.toMatchObject({ reason: "proof_invalid" });
+  });
+
+  it("keeps the new proof of a version it holds when the peer signs it again with its new key", async () => {
+    const document = signAs(graz, peerComponent(graz, 1));
+    await receive(graz, activityOf(graz, "Create", document));
+    const entry = await entryByUri(vienna, viennaAdmin, document.id);
+    // Graz rotates: k2 is current, k1 retired and still accepted for a while.
+    const next = generateKeyPairSync("ed25519");
+    const k2 = { keyId: `${graz.instanceId}#k2`, privateKey: next.privateKey, publicKeyPem: next.publicKey.export({ type: "spki", format: "pem" }).toString() };
+    const retired = { id: graz.keyId, publicKeyPem: graz.publicKeyPem, status: "retired", expires: new Date(Date.now() + 3_600_000).toISOString() };
+    await setPeer(graz, { keys: [{ id: k2.keyId, publicKeyPem: k2.publicKeyPem, status: "current" }, retired] });
+    try {
+      const resigned = signAs(k2, document);
+      await receive(graz, activityOf(graz, "Announce", resigned));
+      expect(await storedDocument(entry!.id, 1)).toEqual(resigned);
+      const keyId = async () =>
+        (await withPlatformAdmin((tx) => tx.federationComponentVersion.findUniqueOrThrow({ where: { componentId_version: { componentId: entry!.id, version: 1 } } }), database)).keyId;
+      expect(await keyId()).toBe(k2.keyId);
+
+      // Another content under the same version number is no copy: it changes nothing.
+      await receive(graz, activityOf(graz, "Announce", signAs(k2, { ...document, title: { en: "Something else" } })));
+      expect(await storedDocument(entry!.id, 1)).toEqual(resigned);
+      // Nor does the old copy arriving late.
+      await receive(graz, activityOf(graz, "Announce", document));
+      expect(await keyId()).toBe(k2.keyId);
+
+      // k1 is gone; the version verifies with k2.
+      await setPeer(graz, { keys: [{ id: k2.keyId, publicKeyPem: k2.publicKeyPem, status: "current" }] });
+      expect(withoutProof(resigned)).toEqual(withoutProof(document));
+      const report = await importComponent(viennaAdmin, { componentId: entry!.id }, at(vienna));
+      expect(report.changed).toBe(true);
+    } finally {
+      await setPeer(graz, { keys: [{ id: graz.keyId, publicKeyPem: graz.publicKeyPem, status: "current" }] });
+    }
   });
 
   it("announces this instance's current catalogue to a peer whose peering just became active", async () => {
@@ -676,5 +857,27 @@ describe("components from peers", () => {
     // Withdrawn ones and the peers' are not announced.
     expect(sent.map((activity) => (activity.object as { id: string }).id)).toContain(current.uri);
     expect(sent.map((activity) => (activity.object as { id: string }).id)).not.toContain(roads.uri);
+  });
+
+  it("after this instance rotates its key: its versions still import, and a new peer gets them signed with the current key", async () => {
+    const before = await publishComponent(parisAdmin, { pluginId: "reporting", kind: "categories", title: { en: "Before the rotation" } }, at(paris));
+    await withPlatformAdmin((tx) => rotateKey(tx), database);
+    const { keyId } = await currentKey(database);
+    expect((await storedDocument(before.id, 1)).proof.keyId).not.toBe(keyId);
+
+    const report = await importComponent(lyonAdmin, { componentId: before.id }, at(lyon));
+    expect(report.version).toBe(1);
+
+    const later = await addPeer("https://later.example", { active: false });
+    await withPlatformAdmin((tx) => onPeerActivated(tx, { id: later.id }), database);
+    const announced = (await outboxFor(later.id)).map((activity) => activity.object as Record<string, unknown> & { id: string; proof: { keyId: string } });
+    const sentBefore = announced.find((document) => document.id === before.uri);
+    expect(sentBefore?.proof.keyId).toBe(keyId);
+    expect(withoutProof(sentBefore!)).toEqual(withoutProof(await storedDocument(before.id, 1)));
+    const published = await publishedKeys(database);
+    for (const document of announced) {
+      expect(document.proof.keyId).toBe(keyId);
+      expect(verifyDocument(document, published)).toBe(true);
+    }
   });
 });

@@ -3,7 +3,7 @@
 // city of this instance browses the federated catalogue (its cities' components and its peers')
 // and imports one in one step. No code travels: the plugin checks and applies the definitions,
 // and nothing a city has made is overwritten silently.
-import { randomUUID } from "node:crypto";
+import { randomUUID, sign } from "node:crypto";
 import semver from "semver";
 import { z } from "zod";
 import { recordAudit } from "../audit/audit.server";
@@ -19,8 +19,9 @@ import { installPlugin, validateSettings } from "../plugins/lifecycle.server";
 import type { ComponentHandler, ComponentItem, Plugin } from "../plugins/sdk.server";
 import { canonicalJson } from "./canonical";
 import { InboxRefusal, type InboxContext } from "./inbox.server";
-import { cityUri, componentUri, instanceId, isUnder, keyIdOf, PROOF_TYPE, signDocument, verifyDocument, type DocumentProof, type PinnedKey } from "./instance.server";
+import { cityUri, componentUri, instanceId, isFederationIdOf, keyIdOf, PROOF_TYPE, signDocument, verifyDocument, type DocumentProof, type PinnedKey } from "./instance.server";
 import { createActivity, enqueue, enqueueToPeers } from "./outbox.server";
+import { importPrivateKey } from "./signatures.server";
 
 // --- Shapes -------------------------------------------------------------------------------------
 
@@ -227,11 +228,24 @@ function deletePath(value: Record<string, unknown>, path: string): void {
   delete node[keys[keys.length - 1]!];
 }
 
-/** The plugin's settings as a preset: its secrets removed (not masked: a mask would be a value). */
+/** The plugin's settings without its secrets (removed, not masked: a mask would be a value). */
 function withoutSecrets(plugin: Plugin, settings: Record<string, unknown>): Record<string, unknown> {
   const copy = structuredClone(settings);
   for (const path of plugin.settings?.secrets ?? []) deletePath(copy, path);
   return copy;
+}
+
+/** Whether the plugin lets a component carry this settings field to another city. */
+const isPortable = (plugin: Plugin, field: string): boolean => plugin.settings?.portable?.includes(field) ?? false;
+
+/**
+ * The plugin's settings as a preset: only the fields it declares portable. Mail servers,
+ * addresses, secrets and the city's own texts stay with the city (definePlugin keeps secrets
+ * out of `portable`; they are removed again here all the same).
+ */
+function portablePreset(plugin: Plugin, settings: Record<string, unknown>): Record<string, unknown> {
+  const fields = (plugin.settings?.portable ?? []).filter((field) => Object.hasOwn(settings, field));
+  return withoutSecrets(plugin, Object.fromEntries(fields.map((field) => [field, settings[field]])));
 }
 
 async function handlerFor(plugin: Plugin | undefined, kind: string): Promise<ComponentHandler | null> {
@@ -301,7 +315,19 @@ const COMPONENT_COLUMNS = {
   createdAt: true,
   updatedAt: true,
   versions: { orderBy: { version: "desc" }, take: 1, select: { version: true, pluginVersionRange: true, author: true, publishedAt: true } },
+  peer: { select: { localAccepted: true, remoteAccepted: true, suspended: true } },
 } satisfies Prisma.FederationComponentSelect;
+
+const ACTIVE_PEER = { localAccepted: true, remoteAccepted: true, suspended: false } as const;
+
+/**
+ * Components a city may browse and import: this instance's, and those of peers whose peering is
+ * active (a suspended or unfinished peering hides its components, as datasets do).
+ */
+const REACHABLE: Prisma.FederationComponentWhereInput = { OR: [{ peerId: null }, { peer: { is: ACTIVE_PEER } }] };
+
+const isReachable = (row: Pick<ComponentRow, "peerId" | "peer">): boolean =>
+  row.peerId === null || (row.peer !== null && row.peer.localAccepted && row.peer.remoteAccepted && !row.peer.suspended);
 
 type ComponentRow = Prisma.FederationComponentGetPayload<{ select: typeof COMPONENT_COLUMNS }>;
 type ImportRow = { componentId: string; version: number; following: boolean; items: unknown; importedAt: Date };
@@ -340,7 +366,7 @@ function entryOf(row: ComponentRow, tenantId: string, imported: ImportRow | unde
     },
     plugin: pluginState(row.pluginId, row.kind, range),
     imported: imported
-      ? { version: imported.version, following: imported.following, updateAvailable: row.withdrawnAt === null && row.latestVersion > imported.version }
+      ? { version: imported.version, following: imported.following, updateAvailable: row.withdrawnAt === null && isReachable(row) && row.latestVersion > imported.version }
       : null,
     withdrawnAt: row.withdrawnAt,
     createdAt: row.createdAt,
@@ -386,6 +412,7 @@ export async function listComponents(principal: Principal, input: ComponentFilte
   const first = filter.first ?? DEFAULT_PAGE_SIZE;
   const city = filter.city ? (/^[a-z0-9-]{1,63}$/.test(filter.city) ? cityUri(filter.city) : filter.city) : null;
   const where: Prisma.FederationComponentWhereInput = {
+    ...REACHABLE,
     withdrawnAt: null,
     ...(filter.pluginId && { pluginId: filter.pluginId }),
     ...(filter.locale && { locales: { has: filter.locale } }),
@@ -414,7 +441,7 @@ export async function getComponent(principal: Principal, input: { componentId: s
   const id = rowId(componentId);
   if (!id) throw new NotFound("component");
   const found = await withPlatformAdmin(async (tx) => {
-    const row = await tx.federationComponent.findUnique({ where: { id }, select: COMPONENT_COLUMNS });
+    const row = await tx.federationComponent.findFirst({ where: { id, ...REACHABLE }, select: COMPONENT_COLUMNS });
     if (!row) return null;
     const versions = await tx.federationComponentVersion.findMany({
       where: { componentId: id },
@@ -496,7 +523,7 @@ export async function publishComponent(principal: Principal, input: PublishInput
       }
       const names = textsOf(city.names);
       const author = await authorName(tx, actor, names[city.defaultLocale] ?? Object.values(names)[0] ?? city.slug);
-      return { city: { slug: city.slug, names, locales: city.enabledLocales }, preset: withoutSecrets(plugin, settings), definitions, items, author };
+      return { city: { slug: city.slug, names, locales: city.enabledLocales }, preset: portablePreset(plugin, settings), definitions, items, author };
     },
     context.database,
   );
@@ -625,7 +652,12 @@ type Offer = {
   plugin: Plugin | undefined;
   handler: ComponentHandler | null;
   state: ComponentPlugin;
-  /** The keys that verify the document: the origin's (this instance's own, or the peer's pinned ones). */
+  /** The key that verified the version when it was stored (its proof's), and its signature. */
+  proof: { keyId: string; signature: string };
+  /**
+   * The keys that may verify it again: this instance's own (all of them, kept after rotation),
+   * or the keys pinned for the peer now (a rotated-out one is no longer among them).
+   */
   keys: () => Promise<{ id: string; publicKeyPem: string }[]>;
 };
 
@@ -643,11 +675,14 @@ async function loadOffer(tenantId: string, componentId: string, version: number 
   const id = rowId(componentId);
   if (!id) throw new NotFound("component");
   const found = await withPlatformAdmin(async (tx) => {
-    const component = await tx.federationComponent.findUnique({ where: { id }, select: { ...COMPONENT_COLUMNS, peer: { select: { keys: true } } } });
+    const component = await tx.federationComponent.findFirst({
+      where: { id, ...REACHABLE },
+      select: { ...COMPONENT_COLUMNS, peer: { select: { ...COMPONENT_COLUMNS.peer.select, keys: true } } },
+    });
     if (!component) return null;
     const stored = await tx.federationComponentVersion.findUnique({
       where: { componentId_version: { componentId: id, version: version ?? component.latestVersion } },
-      select: { version: true, document: true, pluginVersionRange: true },
+      select: { version: true, document: true, pluginVersionRange: true, keyId: true, signature: true },
     });
     return { component, stored };
   }, database);
@@ -658,7 +693,7 @@ async function loadOffer(tenantId: string, componentId: string, version: number 
   if (!stored) throw new NotFound("component version");
   const plugin = pluginById(component.pluginId);
   const state = pluginState(component.pluginId, component.kind, stored.pluginVersionRange);
-  const peerKeys = component.peer?.keys;
+  const { peer } = component;
   return {
     component,
     version: stored.version,
@@ -666,26 +701,40 @@ async function loadOffer(tenantId: string, componentId: string, version: number 
     plugin,
     handler: state.available ? await handlerFor(plugin, component.kind) : null,
     state,
-    keys: component.peerId ? async () => (Array.isArray(peerKeys) ? (peerKeys as unknown as PinnedKey[]) : []) : () => ownKeys(database),
+    proof: { keyId: stored.keyId, signature: stored.signature },
+    keys: peer ? async () => pinnedKeys(peer) : () => ownKeys(database),
   };
 }
 
 /**
  * The document is the one its origin signed, and is the stored version it claims to be: a row
- * changed in the database (or a key the origin no longer holds) refuses the import.
+ * changed in the database refuses the import. It is verified again with the key that verified
+ * it on receipt while that key is known here (any of this instance's; one still pinned for the
+ * peer). A peer's key rotated out since is no reason to refuse: the receipt verified the
+ * version, and the stored row is this instance's own.
  */
 async function requireAuthentic(offer: Offer): Promise<void> {
   const { document, component } = offer;
+  const proof = isRecord(document) ? document.proof : undefined;
   const consistent =
     isRecord(document) &&
     document.type === COMPONENT_TYPE &&
     document.id === component.uri &&
     document.version === offer.version &&
     document.plugin?.id === component.pluginId &&
-    document.kind === component.kind;
-  if (!consistent || !verifyDocument(document, await offer.keys())) {
-    throw new Conflict("proof_invalid", "This component's signature does not verify: it cannot be imported.");
+    document.kind === component.kind &&
+    isRecord(proof) &&
+    proof.keyId === offer.proof.keyId &&
+    proof.signature === offer.proof.signature;
+  const refuse = () => new Conflict("proof_invalid", "This component's signature does not verify: it cannot be imported.");
+  if (!consistent) throw refuse();
+  const key = (await offer.keys()).find((candidate) => candidate.id === offer.proof.keyId);
+  if (key) {
+    if (!verifyDocument(document, [key])) throw refuse();
+    return;
   }
+  // This instance keeps every key it signed with: one of its versions without its key was changed.
+  if (component.peerId === null) throw refuse();
 }
 
 type Installed = { enabled: boolean; settings: Record<string, unknown> } | null;
@@ -693,9 +742,10 @@ type Installed = { enabled: boolean; settings: Record<string, unknown> } | null;
 type PresetForCity = { settings: Record<string, unknown>; notes: Map<string, { action: "set" | "dropped"; reason?: string }> };
 
 /**
- * The preset as the city can install it: fields the plugin does not know are dropped, texts in
- * languages the city does not offer are left out (the field dropped when none is left), and a
- * field the settings rules refuse here is dropped rather than failing the import.
+ * The preset as the city can install it: fields the plugin does not know or does not let travel
+ * (not `portable`: whatever a peer put in its document) are dropped, texts in languages the city
+ * does not offer are left out (the field dropped when none is left), and a field the settings
+ * rules refuse here is dropped rather than failing the import.
  */
 function presetForCity(plugin: Plugin, preset: Record<string, unknown>, cityLocales: readonly string[]): PresetForCity {
   const notes: PresetForCity["notes"] = new Map();
@@ -703,8 +753,12 @@ function presetForCity(plugin: Plugin, preset: Record<string, unknown>, cityLoca
   const spec = plugin.settings;
   const translatable = new Set(spec?.translatable ?? []);
   for (const [field, value] of Object.entries(preset)) {
-    if (!spec || !(field in spec.schema.shape)) {
+    if (!spec || !Object.hasOwn(spec.schema.shape, field)) {
       notes.set(field, { action: "dropped", reason: "not a setting of this service's version" });
+      continue;
+    }
+    if (!isPortable(plugin, field)) {
+      notes.set(field, { action: "dropped", reason: "a setting each city keeps its own: a component does not carry it" });
       continue;
     }
     if (translatable.has(field) && isRecord(value)) {
@@ -902,12 +956,18 @@ export async function importComponent(
         current = await currentItems(tx, tenantId, handler, settings);
       }
 
-      // The hash of each item the city now holds from this component: a later version may update
-      // it while it stays so. Conflicts are the city's own and are not recorded.
+      // The hash of each item the city holds from this component: a later version may update it
+      // while it stays so. Recorded: what this import brought (absent before) or replaced, and
+      // what an earlier import recorded (refreshed when the city's copy equals this version's).
+      // An item the city made itself is never recorded, even when it happens to equal the
+      // component's ("unchanged"): a later version must not take it over as an update.
       const items: Record<string, string> = { ...(plan.previous?.items ?? {}) };
       for (const item of preview.items) {
         const held = current.get(item.key);
-        if (item.action !== "conflict" && held !== undefined) items[item.key] = held;
+        if (held === undefined) continue;
+        const brought = item.action === "create" || item.action === "update";
+        const recordedBefore = item.action === "unchanged" && plan.previous?.items[item.key] !== undefined;
+        if (brought || recordedBefore) items[item.key] = held;
       }
       const following = given.follow ?? plan.previous?.following ?? false;
       const unchanged =
@@ -1080,9 +1140,6 @@ const wireComponentSchema = z.looseObject({
   }),
 });
 
-/** Strictly under the instance (docs §1): `{instance id}/...`. */
-const under = (uri: string, base: string): boolean => isUnder(uri, base) && uri.startsWith(`${base}/`);
-
 function objectId(object: unknown): string | null {
   if (typeof object === "string") return object;
   if (isRecord(object) && typeof object.id === "string") return object.id;
@@ -1091,8 +1148,9 @@ function objectId(object: unknown): string | null {
 
 /**
  * A peer's component activity (docs/federation.md §6), inside the inbox's transaction: Create,
- * Update or Announce of a signed component version (kept exactly as signed; an older or equal
- * version than the one held is ignored), Delete of one of its components (withdrawn).
+ * Update or Announce of a signed component version (kept exactly as signed, with the key that
+ * verified it; an older or equal version than the one held is ignored, but for a copy signed
+ * again with another key), Delete of one of its components (withdrawn).
  */
 export async function onComponentActivity(context: InboxContext): Promise<void> {
   const { tx, peer, activity: received } = context;
@@ -1101,7 +1159,7 @@ export async function onComponentActivity(context: InboxContext): Promise<void> 
   if (type === "Delete") {
     const uri = objectId(object);
     if (!uri || uri.length > 2048) throw new InboxRefusal(400, "malformed", "Delete needs the component's id as its object.");
-    if (!under(uri, peer.instanceId)) throw new InboxRefusal(403, "actor_mismatch", "The component is not under the sending instance's id.");
+    if (!isFederationIdOf(peer.instanceId, uri, "components")) throw new InboxRefusal(403, "actor_mismatch", "The component is not one of the sending instance's.");
     await tx.federationComponent.updateMany({ where: { uri, peerId: peer.id, withdrawnAt: null }, data: { withdrawnAt: new Date() } });
     return;
   }
@@ -1123,14 +1181,16 @@ export async function onComponentActivity(context: InboxContext): Promise<void> 
     throw new InboxRefusal(400, "malformed", `Not a component: ${problems.join("; ")}.`);
   }
   const document = parsed.data;
-  if (!under(document.id, peer.instanceId) || document.origin.instance !== peer.instanceId || !under(document.origin.city.id, peer.instanceId)) {
+  if (
+    !isFederationIdOf(peer.instanceId, document.id, "components") ||
+    document.origin.instance !== peer.instanceId ||
+    !isFederationIdOf(peer.instanceId, document.origin.city.id, "cities")
+  ) {
     throw new InboxRefusal(403, "actor_mismatch", "The component's id and origin must be the sending instance's.");
   }
   // A key pinned as retired signs nothing new once its grace period is over.
   const now = Date.now();
-  const keys = ((Array.isArray(peer.keys) ? peer.keys : []) as unknown as PinnedKey[]).filter(
-    (key) => isRecord(key) && (key.expires === undefined || Date.parse(key.expires) > now),
-  );
+  const keys = pinnedKeys(peer).filter((key) => key.expires === undefined || Date.parse(key.expires) > now);
   if (!keys.some((key) => key.id === document.proof.keyId)) {
     throw new InboxRefusal(401, "unknown_key", "The component is signed with a key this instance has not pinned for the peer.");
   }
@@ -1149,8 +1209,13 @@ async function storePeerComponent(tx: Tx, peer: FederationPeer, document: Compon
     select: { id: true, peerId: true, pluginId: true, kind: true, latestVersion: true, withdrawnAt: true },
   });
   if (existing && existing.peerId !== peer.id) throw new InboxRefusal(403, "actor_mismatch", "This component belongs to another instance.");
-  // Withdrawal is final; an older (or the same) version changes nothing: delivery is at least once.
-  if (existing && (existing.withdrawnAt !== null || document.version <= existing.latestVersion)) return;
+  // Withdrawal is final; an older (or the same) version changes nothing (delivery is at least
+  // once), except that a copy signed again (after the peer rotated its key) replaces the proof.
+  if (existing && existing.withdrawnAt !== null) return;
+  if (existing && document.version <= existing.latestVersion) {
+    await keepNewProof(tx, existing.id, document, pinnedKeys(peer));
+    return;
+  }
   if (existing && (existing.pluginId !== document.plugin.id || existing.kind !== document.kind)) {
     throw new InboxRefusal(422, "refused", "A new version cannot change the component's plugin or kind.");
   }
@@ -1189,10 +1254,55 @@ async function storePeerComponent(tx: Tx, peer: FederationPeer, document: Compon
   });
 }
 
+const withoutProof = (document: unknown): unknown => {
+  const { proof: _proof, ...rest } = asRecord(document);
+  return rest;
+};
+
+const pinnedKeys = (peer: Pick<FederationPeer, "keys">): PinnedKey[] => (Array.isArray(peer.keys) ? (peer.keys as unknown as PinnedKey[]).filter(isRecord) : []);
+
+/**
+ * A version held already, received again with another proof (the peer re-signed it with its
+ * new key, e.g. announcing its catalogue after a rotation): the new proof and key are kept when
+ * the content, all but the proof, is the same, unless the held proof is by the peer's current
+ * key and the new one is not (an older copy arriving late). A different content under a held
+ * version number is ignored, as any repeat is.
+ */
+async function keepNewProof(tx: Tx, componentId: string, document: ComponentDocument & { proof: DocumentProof }, keys: readonly PinnedKey[]): Promise<void> {
+  const stored = await tx.federationComponentVersion.findUnique({
+    where: { componentId_version: { componentId, version: document.version } },
+    select: { document: true, signature: true, keyId: true },
+  });
+  if (!stored || stored.signature === document.proof.signature) return;
+  const current = new Set(keys.filter((key) => key.status === "current").map((key) => key.id));
+  if (current.has(stored.keyId) && !current.has(document.proof.keyId)) return;
+  if (!sameJson(withoutProof(stored.document), withoutProof(document))) return;
+  await tx.federationComponentVersion.updateMany({
+    where: { componentId, version: document.version, signature: stored.signature },
+    data: { document: document as unknown as Prisma.InputJsonValue, signature: document.proof.signature, keyId: document.proof.keyId },
+  });
+}
+
+/**
+ * One of this instance's stored documents with a proof by its current key, signed again when an
+ * earlier key signed it: a peer pins the keys published when it peers, and a key retired long
+ * ago is no longer among them. In the caller's unit of work (signDocument would open its own).
+ */
+async function signedWithCurrentKey(tx: Tx, document: unknown): Promise<unknown> {
+  const key = await tx.federationKey.findFirst({ where: { status: "current" }, select: { kid: true, privateKey: true } });
+  const proof = asRecord(asRecord(document).proof);
+  if (!key || proof.keyId === keyIdOf(key.kid)) return document;
+  const unsigned = withoutProof(document);
+  const signature = sign(null, Buffer.from(canonicalJson(unsigned), "utf8"), importPrivateKey(key.privateKey)).toString("base64url");
+  const renewed: DocumentProof = { type: PROOF_TYPE, keyId: keyIdOf(key.kid), created: new Date().toISOString(), signature };
+  return { ...asRecord(unsigned), proof: renewed };
+}
+
 /**
  * A peering just became active: the peer gets this instance's catalogue, one Announce of each
- * component's latest version, unless its discovery document lists capabilities without
- * "components" (docs §2: nothing is sent for a capability the other side lacks).
+ * component's latest version (signed again with the current key if an earlier one signed it),
+ * unless its discovery document lists capabilities without "components" (docs §2: nothing is
+ * sent for a capability the other side lacks).
  */
 export async function onPeerActivated(tx: Tx, peer: Pick<FederationPeer, "id"> & { discovery?: unknown }): Promise<void> {
   const capabilities = asRecord(peer.discovery).capabilities;
@@ -1204,6 +1314,6 @@ export async function onPeerActivated(tx: Tx, peer: Pick<FederationPeer, "id"> &
   });
   for (const component of components) {
     const latest = component.versions[0];
-    if (latest) await enqueue(tx, peer.id, createActivity("Announce", latest.document, { actor: originCityOf(component).uri }));
+    if (latest) await enqueue(tx, peer.id, createActivity("Announce", await signedWithCurrentKey(tx, latest.document), { actor: originCityOf(component).uri }));
   }
 }

@@ -1,9 +1,9 @@
 // What peers and open-data portals read over HTTP (docs/federation.md §7, §9): a dataset's pull
 // feed (signed by a peer, or unsigned for a public dataset), its descriptor, a public dataset's
-// records as one JSON download, and the DCAT-AP catalogue as Turtle and JSON-LD.
+// records as a paged JSON download, and the DCAT-AP catalogue as Turtle and JSON-LD.
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from "express";
 import type { Database } from "../db/database.server";
-import { MAX_BATCH_RECORDS, DatasetAccessRefused, datasetDescriptor, feedPage, publicRecords } from "./datasets.server";
+import { MAX_BATCH_RECORDS, MAX_DOWNLOAD_RECORDS, MAX_KEY_LENGTH, DatasetAccessRefused, datasetDescriptor, feedPage, publicRecords } from "./datasets.server";
 import { catalogueJsonLd, catalogueTurtle } from "./dcat.server";
 import { InboxRefusal, requestTarget, verifyPeerRequest } from "./inbox.server";
 
@@ -54,6 +54,18 @@ function feedQuery(req: Request): { after: number; limit: number; city: string |
   return { after: Number(after), limit: Number(limit), city };
 }
 
+/** A download page's query: records after the key `after` (from the start when absent or empty), `limit` of them. */
+function downloadQuery(req: Request): { after: string | null; limit: number } {
+  const after = single(req.query.after) ?? "";
+  const limit = single(req.query.limit) ?? String(MAX_DOWNLOAD_RECORDS);
+  if (req.query.after !== undefined && single(req.query.after) === undefined) throw new DatasetAccessRefused(400, "malformed", "after must be given once.");
+  if (after.length > MAX_KEY_LENGTH) throw new DatasetAccessRefused(400, "malformed", `after must be a record key (at most ${MAX_KEY_LENGTH} characters).`);
+  if (!SEQ.test(limit) || Number(limit) < 1 || Number(limit) > MAX_DOWNLOAD_RECORDS) {
+    throw new DatasetAccessRefused(400, "malformed", `limit must be a number from 1 to ${MAX_DOWNLOAD_RECORDS}.`);
+  }
+  return { after: after === "" ? null : after, limit: Number(limit) };
+}
+
 /** Public answers may be cached and read from any origin (open data); others are for the asking peer only. */
 function cachePolicy(res: Response, isPublic: boolean): void {
   if (isPublic) res.set({ "Cache-Control": "public, max-age=60", "Access-Control-Allow-Origin": "*" });
@@ -95,8 +107,10 @@ export function datasetRoutes(options: Options = {}): Router {
   router.get(
     "/federation/datasets/:id/records.json",
     route(async (req, res) => {
-      const download = await publicRecords(String(req.params.id), options);
+      const download = await publicRecords(String(req.params.id), { ...options, ...downloadQuery(req) });
       cachePolicy(res, true);
+      // The next page as a link too (RFC 8288), for clients that follow links rather than read bodies.
+      if (download.next) res.set("Link", `<${download.next}>; rel="next"`);
       res.type("application/json").send(JSON.stringify(download));
     }),
   );

@@ -48,6 +48,12 @@ import { signRequest } from "./signatures.server";
 /** Each city's snapshot of the counts dataset. */
 const snapshots = new Map<string, DatasetRecord[]>();
 
+/**
+ * A refresh that should stall: the next refresh of the counts dataset reads the snapshots as
+ * they are when it starts, says so (`reached`), and waits for `release` before it takes them.
+ */
+let stall: { reached: () => void; release: Promise<void> } | null = null;
+
 function translations(): PluginTranslations {
   return Object.fromEntries(
     SUPPORTED_LOCALES.map((locale) => [
@@ -81,7 +87,17 @@ const statistics = definePlugin({
           { name: "key", type: "string", description: "test-statistics:field.key" },
           { name: "count", type: "integer", description: "test-statistics:field.count" },
         ],
-        handler: async () => ({ snapshot: async ({ tenantId }) => snapshots.get(tenantId) ?? [] }),
+        handler: async () => {
+          // What the city's records are when the refresh begins; a stalled refresh returns them late.
+          const taken = new Map(snapshots);
+          const stalled = stall;
+          stall = null;
+          if (stalled) {
+            stalled.reached();
+            await stalled.release;
+          }
+          return { snapshot: async ({ tenantId }) => taken.get(tenantId) ?? [] };
+        },
       },
       {
         id: "broken",
@@ -311,6 +327,21 @@ describe("publishing a dataset", () => {
     await withPlatformAdmin((tx) => tx.federationPeer.delete({ where: { id: suspended.id } }), database);
     // Nothing was published by the refusals.
     expect((await listDatasets(adminOf(paris), {}, at(paris))).items.filter((dataset) => dataset.mine)).toEqual([]);
+  });
+
+  it("tells this instance's cities from those of a peer whose id starts with this instance's", async () => {
+    // https://civitas.example and https://civitas.example/regional are two instances.
+    const nested = await addPeer(`${instanceId()}/regional`, ["salzburg"]);
+    const salzburg = `${nested.instanceId}/federation/cities/salzburg`;
+    const shared = await publishDataset(adminOf(vienna), { pluginId: statistics.id, dataset: "counts", sharing: "cities", sharedWith: [salzburg] }, at(vienna));
+    expect(shared.sharedWith).toEqual([salzburg]);
+    // Announced to that peer only, naming its city; a city of ours it does not host is still refused.
+    expect((await outbox(nested)).map((activity) => [activity.type, activity.object.sharedWith])).toEqual([["Update", [salzburg]]]);
+    await expect(
+      publishDataset(adminOf(vienna), { pluginId: statistics.id, dataset: "counts", sharing: "cities", sharedWith: [`${nested.instanceId}/federation/cities/atlantis`] }, at(vienna)),
+    ).rejects.toBeInstanceOf(ValidationFailed);
+    await updateDatasetSharing(adminOf(vienna), { datasetId: shared.id, sharing: "public" }, at(vienna));
+    await withPlatformAdmin((tx) => tx.federationPeer.delete({ where: { id: nested.id } }), database);
   });
 });
 
@@ -672,6 +703,13 @@ describe("a peer's dataset", () => {
       code: "actor_mismatch",
     });
     expect(await refusal(receive(other, activityFrom(other, "Create", descriptor(remote), OSLO)))).toEqual({ status: 403, code: "actor_mismatch" });
+    // An instance whose id is a prefix of another's does not speak for the other's cities or datasets.
+    const underPeer = `${PEER}/regional`;
+    const theirs = `${underPeer}/federation/datasets/${randomUUID()}`;
+    const theirOrigin = { instance: PEER, city: { id: `${underPeer}/federation/cities/graz`, slug: "graz" }, published: "2026-11-27T10:00:00.000Z" };
+    expect(await refusal(receive(peer, activityFrom(peer, "Create", descriptor(theirs), GRAZ)))).toEqual({ status: 403, code: "actor_mismatch" });
+    expect(await refusal(receive(peer, activityFrom(peer, "Create", descriptor(remote, { origin: theirOrigin }), GRAZ)))).toEqual({ status: 403, code: "actor_mismatch" });
+    expect(await refusal(receive(peer, activityFrom(peer, "Follow", mirrored.uri, `${underPeer}/federation/cities/graz`)))).toEqual({ status: 403, code: "actor_mismatch" });
     expect(await refusal(receive(peer, activityFrom(peer, "Create", { ...descriptor(remote), sharing: "everyone" }, GRAZ)))).toEqual({ status: 400, code: "malformed" });
   });
 
@@ -691,31 +729,60 @@ describe("catching up", () => {
   let feed: Served;
   let feedPeer: TestPeer;
   let remote: string;
-  const asked: { after: string; limit: string; city: string; signed: boolean }[] = [];
-  let records: WireRecord[] = [];
-  let refuse = false;
+  const asked: { dataset: string; after: string; limit: string; city: string; signed: boolean }[] = [];
+  /** Each dataset's records at its origin, by its URI. */
+  const published = new Map<string, WireRecord[]>();
+  /** How the origins answer: pages of two records, 403 not_shared, 500, or not at all. */
+  let answer: "pages" | "refuse" | "fail" | "silence" = "pages";
+
+  const app = express();
+  app.get("/federation/datasets/:id/records", (req, res) => {
+    const dataset = `http://${req.get("host")}/federation/datasets/${req.params.id}`;
+    const query = req.query as Record<string, string>;
+    asked.push({ dataset, after: query.after!, limit: query.limit!, city: query.city!, signed: /keyid="[^"]+#/.test(req.get("signature-input") ?? "") });
+    if (answer === "silence") return;
+    if (answer === "refuse") return void res.status(403).json({ error: "not_shared", message: "no" });
+    if (answer === "fail") return void res.status(500).json({ error: "internal", message: "down" });
+    const records = published.get(dataset) ?? [];
+    const after = Number(query.after);
+    const page = records.filter((record) => record.seq > after).slice(0, 2);
+    const more = records.some((record) => record.seq > (page.at(-1)?.seq ?? after));
+    res.json({ dataset, records: page, last: records.at(-1)?.seq ?? 0, next: more ? `${dataset}/records?after=${page.at(-1)!.seq}` : null });
+  });
+
+  /** A dataset of `count` records that the origin announces (shared with the federation). */
+  async function publishAt(origin: TestPeer, count: number): Promise<string> {
+    const uri = `${origin.instanceId}/federation/datasets/${randomUUID()}`;
+    const city = { id: `${origin.instanceId}/federation/cities/graz`, slug: "graz", names: {} };
+    published.set(
+      uri,
+      Array.from({ length: count }, (_, index) => index + 1).map((seq) => ({
+        ...remoteRecord(uri, seq, `k${seq}`, { count: seq }),
+        provenance: { city: city.id, instance: origin.instanceId, dataset: uri, seq, time: "2026-11-27T10:00:00.000Z" },
+      })),
+    );
+    const origins = { instance: origin.instanceId, city, published: "2026-11-27T10:00:00.000Z" };
+    await receive(origin, activityFrom(origin, "Create", descriptor(uri, { sharing: "federation", sharedWith: [], origin: origins, lastSeq: count })));
+    return uri;
+  }
+
+  const mirrorAtLyon = async (uri: string) => (await listDatasets(adminOf(lyon), {}, at(lyon))).items.find((dataset) => dataset.uri === uri)!;
+
+  /** Lyon subscribes and the origin accepts: the copy is due for a catch-up. */
+  async function follow(origin: TestPeer, uri: string): Promise<DatasetView> {
+    const mirror = await mirrorAtLyon(uri);
+    await subscribeDataset(adminOf(lyon), { datasetId: mirror.id }, at(lyon));
+    await receive(origin, activityFrom(origin, "Accept", { type: "Follow", actor: cityUri("lyon"), object: uri }));
+    return mirror;
+  }
+
+  const askedFor = (uri: string) => asked.filter((request) => request.dataset === uri);
+  const held = async (mirror: DatasetView) => (await getDataset(adminOf(lyon), { datasetId: mirror.id }, at(lyon))).lastSeq;
 
   beforeAll(async () => {
-    const app = express();
-    app.get("/federation/datasets/:id/records", (req, res) => {
-      const query = req.query as Record<string, string>;
-      asked.push({ after: query.after!, limit: query.limit!, city: query.city!, signed: /keyid="[^"]+#/.test(req.get("signature-input") ?? "") });
-      if (refuse) return void res.status(403).json({ error: "not_shared", message: "no" });
-      const after = Number(query.after);
-      const page = records.filter((record) => record.seq > after).slice(0, 2);
-      const more = records.some((record) => record.seq > (page.at(-1)?.seq ?? after));
-      res.json({ dataset: remote, records: page, last: records.at(-1)?.seq ?? 0, next: more ? `${remote}/records?after=${page.at(-1)!.seq}` : null });
-    });
     feed = await serve(app);
-    const base = `http://127.0.0.1:${feed.port}`;
-    feedPeer = await addPeer(base, ["graz"]);
-    remote = `${base}/federation/datasets/${randomUUID()}`;
-    const origin = { instance: base, city: { id: `${base}/federation/cities/graz`, slug: "graz", names: {} }, published: "2026-11-27T10:00:00.000Z" };
-    records = [1, 2, 3, 4, 5].map((seq) => ({
-      ...remoteRecord(remote, seq, `k${seq}`, { count: seq }),
-      provenance: { city: origin.city.id, instance: base, dataset: remote, seq, time: "2026-11-27T10:00:00.000Z" },
-    }));
-    await receive(feedPeer, activityFrom(feedPeer, "Create", descriptor(remote, { sharing: "federation", sharedWith: [], origin, lastSeq: 5 })));
+    feedPeer = await addPeer(`http://127.0.0.1:${feed.port}`, ["graz"]);
+    remote = await publishAt(feedPeer, 5);
   });
 
   afterAll(async () => {
@@ -723,30 +790,244 @@ describe("catching up", () => {
   });
 
   it("reads the feed page after page as a subscribing city, signed, once the subscription is accepted", async () => {
-    const mirror = (await listDatasets(adminOf(lyon), {}, at(lyon))).items.find((dataset) => dataset.uri === remote)!;
+    const mirror = await mirrorAtLyon(remote);
     await subscribeDataset(adminOf(lyon), { datasetId: mirror.id }, at(lyon));
     // Pending: nothing to catch up yet.
-    expect(await catchUpDue({ database })).toEqual({ caughtUp: 0, failed: 0 });
+    expect(await catchUpDue({ database })).toEqual({ caughtUp: 0, partial: 0, failed: 0 });
     await receive(feedPeer, activityFrom(feedPeer, "Accept", { type: "Follow", actor: cityUri("lyon"), object: remote }));
 
-    expect(await catchUpDue({ database })).toEqual({ caughtUp: 1, failed: 0 });
+    expect(await catchUpDue({ database })).toEqual({ caughtUp: 1, partial: 0, failed: 0 });
     expect(asked).toEqual([
-      { after: "0", limit: "500", city: cityUri("lyon"), signed: true },
-      { after: "2", limit: "500", city: cityUri("lyon"), signed: true },
-      { after: "4", limit: "500", city: cityUri("lyon"), signed: true },
+      { dataset: remote, after: "0", limit: "500", city: cityUri("lyon"), signed: true },
+      { dataset: remote, after: "2", limit: "500", city: cityUri("lyon"), signed: true },
+      { dataset: remote, after: "4", limit: "500", city: cityUri("lyon"), signed: true },
     ]);
     const page = await datasetRecords(adminOf(lyon), { datasetId: mirror.id }, at(lyon));
-    expect(page.items).toEqual(records);
+    expect(page.items).toEqual(published.get(remote));
     expect(page.last).toBe(5);
     // Up to date: not due again for a while.
-    expect(await catchUpDue({ database })).toEqual({ caughtUp: 0, failed: 0 });
+    expect(await catchUpDue({ database })).toEqual({ caughtUp: 0, partial: 0, failed: 0 });
     expect(await catchUp(mirror.id, { database })).toEqual({ datasetId: mirror.id, records: 0, lastSeq: 5, complete: true });
   });
 
   it("loses the subscription of a city the origin refuses", async () => {
-    const mirror = (await listDatasets(adminOf(lyon), {}, at(lyon))).items.find((dataset) => dataset.uri === remote)!;
-    refuse = true;
+    const mirror = await mirrorAtLyon(remote);
+    answer = "refuse";
     expect(await catchUp(mirror.id, { database })).toMatchObject({ complete: false });
     expect((await getDataset(adminOf(lyon), { datasetId: mirror.id }, at(lyon))).subscription?.state).toBe("refused");
+    answer = "pages";
+  });
+
+  it("reads a few pages per call and continues from what it holds on the next", async () => {
+    const uri = await publishAt(feedPeer, 5);
+    const mirror = await follow(feedPeer, uri);
+    expect(await catchUpDue({ database, maxPages: 1 })).toEqual({ caughtUp: 0, partial: 1, failed: 0 });
+    expect(await held(mirror)).toBe(2);
+    expect(await catchUpDue({ database, maxPages: 1 })).toEqual({ caughtUp: 0, partial: 1, failed: 0 });
+    expect(await catchUpDue({ database, maxPages: 1 })).toEqual({ caughtUp: 1, partial: 0, failed: 0 });
+    expect(askedFor(uri).map((request) => request.after)).toEqual(["0", "2", "4"]);
+    expect(await held(mirror)).toBe(5);
+  });
+
+  it("backs off an origin that fails, 1, 2, 4… minutes after the gap was noticed, instead of asking it every round", async () => {
+    const uri = await publishAt(feedPeer, 1);
+    const mirror = await follow(feedPeer, uri);
+    const start = Date.now();
+    const after = (seconds: number) => new Date(start + seconds * 1000);
+    const tries = () => askedFor(uri).length;
+    answer = "fail";
+    expect(await catchUpDue({ database, now: after(0) })).toEqual({ caughtUp: 0, partial: 0, failed: 1 });
+    // The worker's next rounds leave it alone until the back-off ends.
+    expect(await catchUpDue({ database, now: after(15) })).toEqual({ caughtUp: 0, partial: 0, failed: 0 });
+    expect(tries()).toBe(1);
+    expect(await catchUpDue({ database, now: after(70) })).toEqual({ caughtUp: 0, partial: 0, failed: 1 });
+    expect(await catchUpDue({ database, now: after(130) })).toEqual({ caughtUp: 0, partial: 0, failed: 0 });
+    expect(await catchUpDue({ database, now: after(150) })).toEqual({ caughtUp: 0, partial: 0, failed: 1 });
+    // Waiting longer each time: a fixed minute would have tried again by now.
+    expect(await catchUpDue({ database, now: after(250) })).toEqual({ caughtUp: 0, partial: 0, failed: 0 });
+    expect(tries()).toBe(3);
+    answer = "pages";
+    expect(await catchUpDue({ database, now: after(310) })).toEqual({ caughtUp: 1, partial: 0, failed: 0 });
+    expect(await held(mirror)).toBe(1);
+  });
+
+  it("leaves the other datasets of an origin that failed for a later call", async () => {
+    const first = await publishAt(feedPeer, 1);
+    const second = await publishAt(feedPeer, 1);
+    await follow(feedPeer, first);
+    await follow(feedPeer, second);
+    answer = "fail";
+    expect(await catchUpDue({ database })).toEqual({ caughtUp: 0, partial: 0, failed: 1 });
+    expect(askedFor(first).length + askedFor(second).length).toBe(1);
+    expect(await catchUpDue({ database })).toEqual({ caughtUp: 0, partial: 0, failed: 1 });
+    expect([askedFor(first).length, askedFor(second).length]).toEqual([1, 1]);
+    expect(await catchUpDue({ database })).toEqual({ caughtUp: 0, partial: 0, failed: 0 });
+    answer = "pages";
+  });
+
+  it("stops when the call's time is spent, even while an origin does not answer", async () => {
+    const elsewhere = await serve(app);
+    try {
+      const secondPeer = await addPeer(`http://127.0.0.1:${elsewhere.port}`, ["graz"]);
+      const here = await publishAt(feedPeer, 1);
+      const there = await publishAt(secondPeer, 1);
+      await follow(feedPeer, here);
+      await follow(secondPeer, there);
+      answer = "silence";
+      // The first read is cut at the end of the budget (not the fetch's 10 s), and the other
+      // origin's dataset waits for the next call.
+      expect(await catchUpDue({ database, budgetMs: 1_000 })).toEqual({ caughtUp: 0, partial: 0, failed: 1 });
+      expect(askedFor(here).length + askedFor(there).length).toBe(1);
+    } finally {
+      answer = "pages";
+      await elsewhere.close();
+    }
+  });
+});
+
+// --- Refreshes that race, downloads that page, a suspended city ------------------------------------
+
+describe("a public dataset", () => {
+  let counts: DatasetView;
+
+  beforeAll(async () => {
+    counts = (await listDatasets(adminOf(vienna), { city: cityUri("vienna"), pluginId: statistics.id }, at(vienna))).items.find((dataset) => dataset.dataset === "counts")!;
+    expect(counts.sharing).toBe("public");
+  });
+
+  it("never has an older snapshot written over a newer one that committed meanwhile", async () => {
+    snapshots.set(vienna.id, [{ key: "bench", data: { key: "bench", count: 10 } }]);
+    let reached!: () => void;
+    let release!: () => void;
+    const stalled = new Promise<void>((resolve) => (reached = resolve));
+    stall = { reached, release: new Promise<void>((resolve) => (release = resolve)) };
+    // This refresh has read the city's records (10 benches) and waits before it writes them.
+    const slow = refreshDataset(counts.id, { database });
+    await stalled;
+    snapshots.set(vienna.id, [{ key: "bench", data: { key: "bench", count: 11 } }]);
+    const quick = await refreshDataset(counts.id, { database });
+    expect(quick).toMatchObject({ changed: 1 });
+    release();
+    // The slow one sees that a refresh committed since it began, and takes the records again.
+    expect(await slow).toMatchObject({ changed: 0, lastSeq: quick.lastSeq });
+    const records = await datasetRecords(adminOf(vienna), { datasetId: counts.id, includeDeleted: true }, at(vienna));
+    expect(records.items.map((record) => [record.key, record.data])).toEqual([["bench", { key: "bench", count: 11 }]]);
+  });
+
+  it("is downloaded in pages of current records in key order, each naming the next in its body and a Link header", async () => {
+    snapshots.set(
+      vienna.id,
+      ["e", "a", "d", "b", "c"].map((key) => ({ key, data: { key, count: 1 } })),
+    );
+    await refreshDataset(counts.id, { database });
+    const download = async (query: string) => {
+      const response = await fetch(`http://127.0.0.1:${server.port}/federation/datasets/${counts.id}/records.json${query}`);
+      return { status: response.status, link: response.headers.get("link"), body: (await response.json()) as { records?: WireRecord[]; next?: string | null; error?: string; last?: number } };
+    };
+    const whole = await download("");
+    expect(whole.status).toBe(200);
+    expect(whole.body.records?.map((record) => record.key)).toEqual(["a", "b", "c", "d", "e"]);
+    expect(whole.body).toMatchObject({ next: null, last: expect.any(Number) });
+    expect(whole.link).toBeNull();
+
+    const first = await download("?limit=2");
+    expect(first.body.records?.map((record) => record.key)).toEqual(["a", "b"]);
+    expect(first.body.next).toBe(`${counts.uri}/records.json?after=b&limit=2`);
+    expect(first.link).toBe(`<${counts.uri}/records.json?after=b&limit=2>; rel="next"`);
+    const second = await download(new URL(first.body.next!).search);
+    expect(second.body.records?.map((record) => record.key)).toEqual(["c", "d"]);
+    const last = await download(new URL(second.body.next!).search);
+    expect(last.body).toMatchObject({ next: null });
+    expect(last.body.records?.map((record) => record.key)).toEqual(["e"]);
+
+    for (const query of ["?limit=0", "?limit=1001", "?limit=x", `?after=${"k".repeat(301)}`, "?after=a&after=b"]) {
+      expect(await download(query), query).toMatchObject({ status: 400, body: { error: "malformed" } });
+    }
+
+    // More records than the database is read for at a time: still one page, in order.
+    const many = Array.from({ length: 250 }, (_, index) => `m${String(index).padStart(3, "0")}`);
+    snapshots.set(vienna.id, many.map((key) => ({ key, data: { key, count: 1 } })));
+    await refreshDataset(counts.id, { database });
+    const all = await download("");
+    expect(all.body.records?.map((record) => record.key)).toEqual(many);
+    expect(all.body.next).toBeNull();
+    const part = await download("?limit=150");
+    expect(part.body.records?.map((record) => record.key)).toEqual(many.slice(0, 150));
+    const rest = await download(new URL(part.body.next!).search);
+    expect(rest.body).toMatchObject({ next: null });
+    expect(rest.body.records?.map((record) => record.key)).toEqual(many.slice(150));
+  });
+
+  it("holds at most a megabyte of records per page of the download", async () => {
+    const filler = "x".repeat(60_000);
+    snapshots.set(
+      vienna.id,
+      Array.from({ length: 20 }, (_, index) => ({ key: `r${String(index).padStart(2, "0")}`, data: { filler } })),
+    );
+    await refreshDataset(counts.id, { database });
+    const keys: string[] = [];
+    let next: string | null = `/federation/datasets/${counts.id}/records.json`;
+    let pages = 0;
+    while (next) {
+      const response = await fetch(`http://127.0.0.1:${server.port}${next.startsWith("/") ? next : new URL(next).pathname + new URL(next).search}`);
+      const text = await response.text();
+      expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024 + 4096);
+      const body = JSON.parse(text) as { records: WireRecord[]; next: string | null };
+      keys.push(...body.records.map((record) => record.key));
+      next = body.next;
+      pages += 1;
+    }
+    expect(pages).toBe(2);
+    expect(keys).toEqual(Array.from({ length: 20 }, (_, index) => `r${String(index).padStart(2, "0")}`));
+    snapshots.set(vienna.id, [{ key: "bench", data: { key: "bench", count: 11 } }]);
+    await refreshDataset(counts.id, { database });
+  });
+
+  describe("of a suspended city", () => {
+    const setStatus = (status: "active" | "suspended") => withPlatformAdmin((tx) => tx.city.update({ where: { id: vienna.id }, data: { status } }), database);
+
+    beforeAll(async () => {
+      await setStatus("suspended");
+    });
+
+    afterAll(async () => {
+      await setStatus("active");
+    });
+
+    it("is shown to no other city, nor read or subscribed to", async () => {
+      expect((await listDatasets(adminOf(lyon), {}, at(lyon))).items.map((dataset) => dataset.id)).not.toContain(counts.id);
+      await expect(getDataset(adminOf(lyon), { datasetId: counts.id }, at(lyon))).rejects.toBeInstanceOf(NotFound);
+      await expect(datasetRecords(adminOf(lyon), { datasetId: counts.id }, at(lyon))).rejects.toBeInstanceOf(NotFound);
+      await expect(subscribeDataset(adminOf(budapest), { datasetId: counts.id }, at(budapest))).rejects.toBeInstanceOf(NotFound);
+    });
+
+    it("is served to no one: feed, download and descriptor answer 404 unknown_dataset", async () => {
+      for (const path of [`/federation/datasets/${counts.id}/records`, `/federation/datasets/${counts.id}/records.json`, `/federation/datasets/${counts.id}`]) {
+        expect(await get(path), path).toMatchObject({ status: 404, body: { error: "unknown_dataset" } });
+      }
+      expect(await get(`/federation/datasets/${counts.id}/records?city=${encodeURIComponent(GRAZ)}`, peer)).toMatchObject({ status: 404 });
+    });
+
+    it("is not refreshed, nor announced to a new peer, and a peer's Follow is rejected", async () => {
+      snapshots.set(vienna.id, [{ key: "bench", data: { key: "bench", count: 12 } }]);
+      const before = await withPlatformAdmin((tx) => tx.federationDataset.findUniqueOrThrow({ where: { id: counts.id }, select: { lastSeq: true, refreshedAt: true } }), database);
+      await refreshDueDatasets({ database, now: new Date(Date.now() + 60 * 60_000) });
+      await expect(refreshDataset(counts.id, { database })).rejects.toBeInstanceOf(Conflict);
+      expect(await withPlatformAdmin((tx) => tx.federationDataset.findUniqueOrThrow({ where: { id: counts.id }, select: { lastSeq: true, refreshedAt: true } }), database)).toEqual(before);
+
+      await clearOutbox();
+      const newcomer = await addPeer("https://latecomer.example", ["tromso"]);
+      await withPlatformAdmin(async (tx) => onPeerActivated(tx, await tx.federationPeer.findUniqueOrThrow({ where: { id: newcomer.id } })), database);
+      expect(JSON.stringify(await outbox(newcomer))).not.toContain(counts.uri);
+      await receive(peer, activityFrom(peer, "Follow", counts.uri, GRAZ));
+      expect((await outbox(peer)).map((activity) => activity.type)).toEqual(["Reject"]);
+      await withPlatformAdmin((tx) => tx.federationPeer.delete({ where: { id: newcomer.id } }), database);
+    });
+
+    it("is back when the city is", async () => {
+      await setStatus("active");
+      expect((await listDatasets(adminOf(lyon), {}, at(lyon))).items.map((dataset) => dataset.id)).toContain(counts.id);
+      expect(await get(`/federation/datasets/${counts.id}/records.json`)).toMatchObject({ status: 200 });
+    });
   });
 });

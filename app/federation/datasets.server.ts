@@ -15,24 +15,40 @@ import { requireCityPermission, type Principal } from "../auth/permissions";
 import { auditActor, type ServiceContext } from "../auth/principal.server";
 import { recordAudit, type AuditActor } from "../audit/audit.server";
 import { NIL_UUID, UUID_PATTERN, withPlatformAdmin, withTenant, type Database, type Tx } from "../db/database.server";
-import type { FederationPeer, Prisma } from "../db/generated/client.ts";
+import { Prisma, type FederationPeer } from "../db/generated/client.ts";
 import { pageArguments, pageOf, timeCursor } from "../db/pages.server";
 import { createI18n } from "../i18n/i18n";
 import { SUPPORTED_LOCALES, type Locale } from "../i18n/locales";
 import { pluginById } from "../plugins/catalogue.server";
 import { ownKey, type DatasetHandler, type FederationExports, type Plugin } from "../plugins/sdk.server";
 import { canonicalJson } from "./canonical";
-import { signedFetch } from "./fetch.server";
+import { FETCH_TIMEOUT_MS, signedFetch } from "./fetch.server";
 import { InboxRefusal, type InboxContext } from "./inbox.server";
-import { cityUri, datasetUri, instanceId } from "./instance.server";
+import { cityUri, datasetUri, instanceId, isFederationIdOf } from "./instance.server";
 import { ACTIVITY_CONTEXT, createActivity, enqueue, type Activity } from "./outbox.server";
 
 export const PERMISSION = "federation.manage";
 
 /** A dataset not refreshed for this long is refreshed by the worker. */
 export const REFRESH_INTERVAL_MS = 5 * 60_000;
-/** A mirror is read through the pull feed at least this often, in case pushes were lost. */
+/**
+ * A mirror is read through the pull feed at least this often, in case pushes were lost. For a
+ * peer's dataset, refreshed_at is the catch-up's clock: the next catch-up is due this long after
+ * it (null: due now). A catch-up that completes sets it to its time; one under way, or one that
+ * failed, sets it so that the next is due when its lease or its back-off ends (see catchUpDue).
+ */
 export const CATCH_UP_INTERVAL_MS = 60 * 60_000;
+/** Mirrors one catchUpDue call reads at most. */
+export const CATCH_UP_DATASETS = 5;
+/** Pages one catch-up of the worker reads before it leaves the rest to its next call. */
+export const CATCH_UP_PAGES = 20;
+/** Time one catchUpDue call spends at most (each fetch is cut to what is left of it). */
+export const CATCH_UP_BUDGET_MS = 20_000;
+/** A claimed catch-up that never reports (its process died) is due again after this long. */
+export const CATCH_UP_LEASE_MS = 2 * 60_000;
+/** A failed catch-up waits as long as the copy has gone without change, within these bounds. */
+export const CATCH_UP_MIN_BACKOFF_MS = 60_000;
+export const CATCH_UP_MAX_BACKOFF_MS = 60 * 60_000;
 /** Records per pushed batch and per page of the feed (docs/federation.md §7). */
 export const MAX_BATCH_RECORDS = 500;
 /**
@@ -45,8 +61,6 @@ export const MAX_RECORD_BYTES = 64 * 1024;
 export const MAX_KEY_LENGTH = 300;
 /** Records one snapshot may hold: more is a plugin's mistake, refused rather than stored. */
 export const MAX_SNAPSHOT_RECORDS = 100_000;
-/** Pages one catch-up reads before it leaves the rest to the next run. */
-const MAX_CATCH_UP_PAGES = 200;
 
 const CIVITAS_NS = "https://w3id.org/civitas/federation/v1#";
 
@@ -91,7 +105,11 @@ export type DatasetView = {
   /** Published by the asking city. */
   mine: boolean;
   lastSeq: number;
-  /** This instance's datasets: the last refresh. Peers' (mirrors): when our copy was last brought up to date. */
+  /**
+   * This instance's datasets: the last refresh. Peers' (mirrors): when our copy was last brought
+   * up to date, or, while a catch-up is under way or backing off, the catch-up clock (the next is
+   * due CATCH_UP_INTERVAL_MS after it); null when a catch-up is due now.
+   */
   refreshedAt: Date | null;
   withdrawnAt: Date | null;
   createdAt: Date;
@@ -167,6 +185,7 @@ const DATASET_SELECT = {
   createdAt: true,
   updatedAt: true,
   peer: { select: { id: true, instanceId: true, localAccepted: true, remoteAccepted: true, suspended: true } },
+  originCityRow: { select: { status: true } },
 } satisfies Prisma.FederationDatasetSelect;
 
 type DatasetRow = Prisma.FederationDatasetGetPayload<{ select: typeof DATASET_SELECT }>;
@@ -180,6 +199,13 @@ function origin(row: Pick<DatasetRow, "originCity">): OriginCity {
 
 const isActive = (peer: DatasetRow["peer"]): boolean => peer !== null && peer.localAccepted && peer.remoteAccepted && !peer.suspended;
 
+/** The rows of this instance's datasets whose city is open: a suspended city's are shown, served and refreshed to no one. */
+const OPEN_ORIGIN = { originTenantId: { not: null }, originCityRow: { is: { status: "active" } } } satisfies Prisma.FederationDatasetWhereInput;
+
+/** Whether one of this instance's datasets comes from a suspended city (a peer's never does here). */
+const originSuspended = (row: Pick<DatasetRow, "originTenantId" | "originCityRow">): boolean =>
+  row.originTenantId !== null && row.originCityRow?.status !== "active";
+
 // --- Identifiers -------------------------------------------------------------------------------
 
 // Ours follow cities_slug_format; a peer's may be any URL path segment without escapes.
@@ -187,32 +213,36 @@ const LOCAL_SLUG = /^[a-z][a-z0-9-]{1,62}$/;
 const REMOTE_SLUG = /^[A-Za-z0-9][A-Za-z0-9._~-]{0,99}$/;
 const DATASET_PATH = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/**
+ * The last segment of `uri` when it is exactly `{instance}/federation/{kind}/{segment}`
+ * (docs/federation.md §1), or null: the whole prefix (isFederationIdOf), then one segment
+ * without `/`, so that an instance whose id is a prefix of another's (`https://h.example` and
+ * `https://h.example/x`) never passes for the other's cities or datasets.
+ */
+function federationSegment(instance: string, kind: "cities" | "datasets", uri: string, segment: RegExp): string | null {
+  if (!isFederationIdOf(instance, uri, kind)) return null;
+  const rest = uri.slice(`${instance}/federation/${kind}/`.length);
+  return segment.test(rest) ? rest : null;
+}
+
 /** The slug of a city of this instance named by its URI, or null. */
 export function localCitySlug(uri: string): string | null {
-  const prefix = `${instanceId()}/federation/cities/`;
-  if (!uri.startsWith(prefix)) return null;
-  const slug = uri.slice(prefix.length);
-  return LOCAL_SLUG.test(slug) ? slug : null;
+  return federationSegment(instanceId(), "cities", uri, LOCAL_SLUG);
 }
 
 /** Whether `uri` names a city of the instance `instance` (docs/federation.md §1). */
 export function isCityOf(instance: string, uri: string): boolean {
-  const prefix = `${instance}/federation/cities/`;
-  return uri.startsWith(prefix) && REMOTE_SLUG.test(uri.slice(prefix.length));
+  return federationSegment(instance, "cities", uri, REMOTE_SLUG) !== null;
 }
 
 /** Whether `uri` names a dataset of the instance `instance`. */
 function isDatasetOf(instance: string, uri: string): boolean {
-  const prefix = `${instance}/federation/datasets/`;
-  return uri.startsWith(prefix) && REMOTE_SLUG.test(uri.slice(prefix.length));
+  return federationSegment(instance, "datasets", uri, REMOTE_SLUG) !== null;
 }
 
 /** The id of one of this instance's datasets named by its URI, or null. */
 function localDatasetId(uri: string): string | null {
-  const prefix = `${instanceId()}/federation/datasets/`;
-  if (!uri.startsWith(prefix)) return null;
-  const id = uri.slice(prefix.length);
-  return DATASET_PATH.test(id) ? id : null;
+  return federationSegment(instanceId(), "datasets", uri, DATASET_PATH);
 }
 
 const validId = (value: unknown): string => (typeof value === "string" && UUID_PATTERN.test(value) ? value.toLowerCase() : NIL_UUID);
@@ -239,7 +269,7 @@ export function peerMaySee(policy: Policy, peer: Pick<PeerRef, "instanceId">): b
 /** What a city of this instance sees (§8): its own, and others' by their policy, a peer's while it is active. */
 function visibleTo(row: DatasetRow, viewer: { tenantId: string; uri: string }): boolean {
   if (row.originTenantId === viewer.tenantId) return true;
-  if (row.withdrawnAt !== null) return false;
+  if (row.withdrawnAt !== null || originSuspended(row)) return false;
   if (row.peerId !== null && !isActive(row.peer)) return false;
   return policyAllows(row, viewer.uri);
 }
@@ -252,7 +282,7 @@ function visibleWhere(viewer: { tenantId: string; uri: string }): Prisma.Federat
   return {
     OR: [
       { originTenantId: viewer.tenantId },
-      { withdrawnAt: null, originTenantId: { not: null }, ...allowed },
+      { withdrawnAt: null, ...OPEN_ORIGIN, ...allowed },
       { withdrawnAt: null, peer: { is: ACTIVE_PEER }, ...allowed },
     ],
   };
@@ -450,7 +480,7 @@ async function announceChange(tx: Tx, before: DatasetRow | null, after: DatasetR
 export async function onPeerActivated(tx: Tx, peer: PeerRef & { discovery?: unknown }): Promise<void> {
   if (!speaksDatasets(peer.discovery)) return;
   const rows = await tx.federationDataset.findMany({
-    where: { originTenantId: { not: null }, withdrawnAt: null },
+    where: { withdrawnAt: null, ...OPEN_ORIGIN },
     select: DATASET_SELECT,
     orderBy: { createdAt: "asc" },
   });
@@ -572,7 +602,8 @@ async function checkSharedWith(tx: Tx, uris: readonly string[], originUri: strin
   );
   const peers = await tx.federationPeer.findMany({ where: ACTIVE_PEER, select: { instanceId: true, discovery: true } });
   for (const uri of wanted) {
-    if (localCitySlug(uri) !== null || uri.startsWith(`${instanceId()}/`)) {
+    // In this instance's id space exactly: a peer whose id starts with ours has its own cities.
+    if (isFederationIdOf(instanceId(), uri, "cities")) {
       if (localCities.has(uri)) accepted.add(uri);
       else problems.push(`${uri} is not a city of this instance`);
       continue;
@@ -589,6 +620,36 @@ async function checkSharedWith(tx: Tx, uris: readonly string[], originUri: strin
   if (problems.length > 0) throw new ValidationFailed({ sharedWith: problems });
   if (uris.length > 0 && accepted.size === 0) throw new ValidationFailed({ sharedWith: ["must name a city other than the publishing one"] });
   return [...accepted].sort();
+}
+
+/** A city a dataset can be shared with: one of this instance's, or one an active peer lists. */
+export type ShareableCity = { uri: string; slug: string; names: LanguageMap; instance: string; local: boolean };
+
+/**
+ * The cities the asking city may name in a dataset's policy (what `checkSharedWith` accepts):
+ * this instance's other active cities, then each active peer's, as its pinned discovery
+ * document lists them.
+ */
+export async function shareableCities(principal: Principal, context: ServiceContext = {}): Promise<ShareableCity[]> {
+  const { tenantId } = authorize(principal, context);
+  return withPlatformAdmin(async (tx) => {
+    const [cities, peers] = await Promise.all([
+      tx.city.findMany({ where: { status: "active", id: { not: tenantId } }, select: { slug: true, names: true }, orderBy: { slug: "asc" } }),
+      tx.federationPeer.findMany({ where: ACTIVE_PEER, select: { instanceId: true, discovery: true }, orderBy: { name: "asc" } }),
+    ]);
+    const local = cities.map((city) => ({ uri: cityUri(city.slug), slug: city.slug, names: city.names as LanguageMap, instance: instanceId(), local: true }));
+    const remote = peers.flatMap((peer) => {
+      const listed = (peer.discovery as { cities?: unknown } | null)?.cities;
+      if (!Array.isArray(listed)) return [];
+      return listed.flatMap((city: unknown) => {
+        const { id, slug, names } = (city ?? {}) as { id?: unknown; slug?: unknown; names?: unknown };
+        if (typeof id !== "string" || !isCityOf(peer.instanceId, id)) return [];
+        const textNames = names && typeof names === "object" ? Object.fromEntries(Object.entries(names).filter((entry): entry is [string, string] => typeof entry[1] === "string")) : {};
+        return [{ uri: id, slug: typeof slug === "string" ? slug : id.slice(id.lastIndexOf("/") + 1), names: textNames, instance: peer.instanceId, local: false }];
+      });
+    });
+    return [...local, ...remote];
+  }, context.database);
 }
 
 function discoveryCities(discovery: unknown): string[] {
@@ -788,17 +849,45 @@ function checkSnapshot(pluginId: string, dataset: string, records: unknown): Sna
   return snapshot;
 }
 
+/** Snapshots taken at most for one refresh, when other refreshes of the dataset keep committing in between. */
+const REFRESH_ATTEMPTS = 3;
+
 /**
  * Refreshes one of this instance's datasets: the plugin's snapshot in the origin city's unit of
  * work, then, in one platform transaction, the diff with the stored records by hash: each new,
  * changed or removed key (a tombstone) gets the dataset's next sequence number, and each peer
  * with a follower of the dataset gets the changes as `Update` civitas:DatasetRecords batches.
+ *
+ * The snapshot cannot be taken under the dataset's lock (the plugin runs in the city's own
+ * transaction, never as app_admin), so the write checks, under the lock, that no other refresh
+ * committed since the snapshot began (the dataset's row as read before it: see sameRefresh). If
+ * one did, its snapshot may be newer than ours: ours is taken again (REFRESH_ATTEMPTS at most)
+ * rather than written over it, which would bring back older records under new sequence numbers.
  */
 export async function refreshDataset(datasetId: string, options: { database?: Database; now?: Date } = {}): Promise<RefreshResult> {
+  const id = validId(datasetId);
+  for (let attempt = 1; ; attempt += 1) {
+    const result = await refreshOnce(id, options);
+    if (result) return result;
+    if (attempt >= REFRESH_ATTEMPTS) throw new Conflict("refresh_in_progress", "Other refreshes of the dataset kept committing; it will be refreshed again shortly.");
+  }
+}
+
+/**
+ * Whether the dataset is as it was read before a snapshot: a refresh that committed meanwhile
+ * moved its last seq or its refreshed_at, and updated_at (Prisma sets it on every write) even
+ * when it found nothing new at the same `now`.
+ */
+const sameRefresh = (a: DatasetRow, b: DatasetRow): boolean =>
+  a.lastSeq === b.lastSeq && a.refreshedAt?.getTime() === b.refreshedAt?.getTime() && a.updatedAt.getTime() === b.updatedAt.getTime();
+
+/** One snapshot and its write; null when another refresh committed since the snapshot began. */
+async function refreshOnce(id: string, options: { database?: Database; now?: Date }): Promise<RefreshResult | null> {
   const { database } = options;
-  const row = await withPlatformAdmin((tx) => tx.federationDataset.findUnique({ where: { id: validId(datasetId) }, select: DATASET_SELECT }), database);
+  const row = await withPlatformAdmin((tx) => tx.federationDataset.findUnique({ where: { id }, select: DATASET_SELECT }), database);
   if (!row || row.originTenantId === null) throw new NotFound("dataset");
   if (row.withdrawnAt) throw new Conflict("withdrawn", "A withdrawn dataset is not refreshed.");
+  if (originSuspended(row)) throw new Conflict("city_suspended", "The city that publishes the dataset is suspended; it keeps its last records.");
   const found = declaredDataset(row.pluginId, row.dataset);
   if (!found) throw new Conflict("dataset_unavailable", `The service ${row.pluginId} no longer declares the dataset ${row.dataset}.`);
   const handler: DatasetHandler = await found.declared.handler();
@@ -820,12 +909,16 @@ export async function refreshDataset(datasetId: string, options: { database?: Da
     const locked = await lockDataset(tx, row.id);
     if (!locked) throw new NotFound("dataset");
     if (locked.withdrawn) throw new Conflict("withdrawn", "A withdrawn dataset is not refreshed.");
+    // The policy and city as they are now (a sharing change may have committed meanwhile).
+    const current = await tx.federationDataset.findUniqueOrThrow({ where: { id: row.id }, select: DATASET_SELECT });
+    if (!sameRefresh(current, row)) return null;
+    if (originSuspended(current)) throw new Conflict("city_suspended", "The city that publishes the dataset is suspended; it keeps its last records.");
     const stored = await tx.federationDatasetRecord.findMany({ where: { datasetId: row.id }, select: { key: true, hash: true, deleted: true } });
     const storedByKey = new Map(stored.map((record) => [record.key, record]));
     const previous = locked.lastSeq;
     let seq = previous;
-    const city = origin(row);
-    const provenance = (next: number): Provenance => ({ city: city.uri, instance: instanceId(), dataset: row.uri, seq: next, time: now.toISOString() });
+    const city = origin(current);
+    const provenance = (next: number): Provenance => ({ city: city.uri, instance: instanceId(), dataset: current.uri, seq: next, time: now.toISOString() });
     const changes: WireRecord[] = [];
     // Keys in a fixed order: two refreshes of the same change number it the same way.
     for (const key of [...snapshot.keys()].sort()) {
@@ -844,7 +937,7 @@ export async function refreshDataset(datasetId: string, options: { database?: Da
     }
     await writeRecords(tx, row.id, changes);
     await tx.federationDataset.update({ where: { id: row.id }, data: { lastSeq: BigInt(seq), refreshedAt: now } });
-    const pushed = changes.length > 0 ? await pushRecords(tx, row, previous, changes) : 0;
+    const pushed = changes.length > 0 ? await pushRecords(tx, current, previous, changes) : 0;
     return { datasetId: row.id, changed: changes.length - removed, removed, lastSeq: seq, pushed };
   }, database);
 }
@@ -873,9 +966,9 @@ async function pushRecords(tx: Tx, row: DatasetRow, previous: number, changes: r
 
 /**
  * The worker's round: refreshes each of this instance's datasets not refreshed for
- * REFRESH_INTERVAL_MS. Each is claimed first (its refreshed_at set, FOR UPDATE SKIP LOCKED), so
- * several processes share the work and a dataset that fails is retried one interval later; one
- * failing never stops the others.
+ * REFRESH_INTERVAL_MS (a suspended city's are left alone). Each is claimed first (its
+ * refreshed_at set, FOR UPDATE SKIP LOCKED), so several processes share the work and a dataset
+ * that fails is retried one interval later; one failing never stops the others.
  */
 export async function refreshDueDatasets(
   options: { database?: Database; now?: Date; limit?: number } = {},
@@ -890,6 +983,7 @@ export async function refreshDueDatasets(
          SELECT "id" FROM "federation_datasets"
           WHERE "origin_tenant_id" IS NOT NULL AND "withdrawn_at" IS NULL
             AND ("refreshed_at" IS NULL OR "refreshed_at" <= ${cutoff})
+            AND EXISTS (SELECT 1 FROM "cities" c WHERE c."id" = "origin_tenant_id" AND c."status" = 'active')
           ORDER BY "refreshed_at" NULLS FIRST
           LIMIT ${limit}::int
           FOR UPDATE SKIP LOCKED)
@@ -1116,9 +1210,10 @@ export type FeedRequest = {
   peer: PeerRef | null;
 };
 
+/** One of this instance's datasets as peers and the public may reach it: not withdrawn, its city not suspended. */
 async function publishedDataset(tx: Tx, datasetId: string): Promise<DatasetRow> {
   const row = await tx.federationDataset.findFirst({
-    where: { id: validId(datasetId), originTenantId: { not: null }, withdrawnAt: null },
+    where: { id: validId(datasetId), withdrawnAt: null, ...OPEN_ORIGIN },
     select: DATASET_SELECT,
   });
   if (!row) throw new DatasetAccessRefused(404, "unknown_dataset", "This instance publishes no such dataset.");
@@ -1147,24 +1242,76 @@ export async function feedPage(request: FeedRequest, options: { database?: Datab
   }, options.database);
 }
 
-/** A public dataset's current records (no tombstones), for open-data downloads. */
+/** Records per page of a public download at most, and the default. */
+export const MAX_DOWNLOAD_RECORDS = 1000;
+/** Bytes of records per page of a public download: the 1 MB a fetch reads (docs/federation.md §12). */
+export const MAX_DOWNLOAD_BYTES = 1024 * 1024;
+/** Records read from the database at a time for a download page. */
+const DOWNLOAD_READ_BATCH = 100;
+
+export type PublicRecordsPage = {
+  dataset: string;
+  title: LanguageMap;
+  /** The dataset's last sequence number when this page was read. */
+  last: number;
+  modified: string;
+  /** Current records (no tombstones) in key order. */
+  records: Omit<WireRecord, "deleted">[];
+  /** The URL of the next page (records after this page's last key), or null on the last. */
+  next: string | null;
+};
+
+/**
+ * A page of a public dataset's current records (no tombstones) in key order, for open-data
+ * downloads: at most `limit` (MAX_DOWNLOAD_RECORDS) and MAX_DOWNLOAD_BYTES of them after the key
+ * `after`, with the URL of the next page. Paged by key, a key changed while a client reads
+ * comes once, as it is when its page is read.
+ */
 export async function publicRecords(
   datasetId: string,
-  options: { database?: Database } = {},
-): Promise<{ dataset: string; title: LanguageMap; last: number; modified: string; records: Omit<WireRecord, "deleted">[] }> {
+  options: { database?: Database; after?: string | null; limit?: number } = {},
+): Promise<PublicRecordsPage> {
+  const limit = Math.min(Math.max(Math.trunc(options.limit ?? MAX_DOWNLOAD_RECORDS), 1), MAX_DOWNLOAD_RECORDS);
+  const after = options.after ?? null;
   return withPlatformAdmin(async (tx) => {
     const row = await publishedDataset(tx, datasetId);
     if (row.sharing !== "public") throw new DatasetAccessRefused(403, "not_shared", "This dataset is not public.");
-    const rows = await tx.federationDatasetRecord.findMany({ where: { datasetId: row.id, deleted: false }, select: RECORD_SELECT, orderBy: { key: "asc" } });
+    const records: Omit<WireRecord, "deleted">[] = [];
+    let bytes = 0;
+    let more = false;
+    let cursor = after;
+    // Read in small batches: a page of large records stops at MAX_DOWNLOAD_BYTES without having
+    // loaded a thousand of them.
+    reading: while (records.length < limit) {
+      const take = Math.min(DOWNLOAD_READ_BATCH, limit - records.length);
+      const rows = await tx.federationDatasetRecord.findMany({
+        where: { datasetId: row.id, deleted: false, ...(cursor !== null && { key: { gt: cursor } }) },
+        select: RECORD_SELECT,
+        orderBy: { key: "asc" },
+        take: take + 1,
+      });
+      more = rows.length > take;
+      for (const stored of rows.slice(0, take)) {
+        const { deleted: _deleted, ...record } = wireRecord(stored);
+        const size = byteLength(record);
+        if (records.length > 0 && bytes + size > MAX_DOWNLOAD_BYTES) {
+          more = true;
+          break reading;
+        }
+        records.push(record);
+        bytes += size;
+      }
+      if (!more) break;
+      cursor = records.at(-1)!.key;
+    }
+    const query = new URLSearchParams({ after: records.at(-1)?.key ?? "", limit: String(limit) });
     return {
       dataset: row.uri,
       title: row.title as LanguageMap,
       last: Number(row.lastSeq),
       modified: (row.refreshedAt ?? row.updatedAt).toISOString(),
-      records: rows.map((record) => {
-        const { deleted: _deleted, ...rest } = wireRecord(record);
-        return rest;
-      }),
+      records,
+      next: more && records.length > 0 ? `${row.uri}/records.json?${query.toString()}` : null,
     };
   }, options.database);
 }
@@ -1204,7 +1351,7 @@ export async function publicDatasets(options: { database?: Database } = {}): Pro
     (tx) =>
       tx.federationDataset.findMany({
         // As the discovery document lists cities: a suspended city's datasets are left out.
-        where: { originTenantId: { not: null }, withdrawnAt: null, sharing: "public", originCityRow: { is: { status: "active" } } },
+        where: { withdrawnAt: null, sharing: "public", ...OPEN_ORIGIN },
         select: DATASET_SELECT,
         orderBy: [{ createdAt: "asc" }, { id: "asc" }],
       }),
@@ -1385,7 +1532,8 @@ export async function onDatasetActivity(context: InboxContext): Promise<void> {
 
 /**
  * A peer's city follows one of our datasets. The answer always goes back as a message (Accept,
- * or Reject when the policy does not name the city, the dataset is withdrawn or unknown), so
+ * or Reject when the policy does not name the city, the dataset is withdrawn or unknown, or its
+ * city is suspended), so
  * the follower's subscription never stays pending; only a Follow that breaks the protocol (a
  * city that is not the peer's, a dataset that is not ours) is refused at the door.
  */
@@ -1399,7 +1547,7 @@ async function onFollow(tx: Tx, peer: PeerRef, message: { id: string; actor: unk
   const row = await tx.federationDataset.findFirst({ where: { id: datasetId, originTenantId: { not: null } }, select: DATASET_SELECT });
   const follow: FollowObject = { type: "Follow", id: message.id, actor, object };
   const answerer = row ? origin(row).uri : instanceId();
-  if (row && row.withdrawnAt === null && policyAllows(row, actor)) {
+  if (row && row.withdrawnAt === null && !originSuspended(row) && policyAllows(row, actor)) {
     await tx.federationDatasetFollower.upsert({
       where: { datasetId_peerId_cityUri: { datasetId: row.id, peerId: peer.id, cityUri: actor } },
       create: { datasetId: row.id, peerId: peer.id, cityUri: actor },
@@ -1528,26 +1676,42 @@ async function catchUpState(tx: Tx, datasetId: string): Promise<CatchUpState | n
   return { mirror, cities };
 }
 
+export type CatchUpOptions = {
+  database?: Database;
+  /** Pages read at most (CATCH_UP_PAGES); what is left waits for the next catch-up. */
+  maxPages?: number;
+  /** No page is asked for after this time (ms since the epoch), and none waits beyond it. */
+  deadline?: number;
+};
+
+/** A fetch needs at least this much of the budget left to be worth starting. */
+const MIN_FETCH_MS = 500;
+
 /**
  * Brings a peer's dataset up to date through its pull feed: signed GETs of
  * `{dataset}/records?after=…&limit=500&city=…` for one of the subscribing cities, page after page,
  * each applied in sequence order in its own transaction. A city the origin refuses (403
  * not_shared) loses its subscription, and the next one reads; the pages followed are ours to
- * compute (after = what we hold), never a URL the peer chose.
+ * compute (after = what we hold), never a URL the peer chose. It stops after `maxPages` pages
+ * or at the `deadline` (complete: false); the next catch-up continues from what we hold.
  */
-export async function catchUp(datasetId: string, options: { database?: Database } = {}): Promise<CatchUpResult> {
+export async function catchUp(datasetId: string, options: CatchUpOptions = {}): Promise<CatchUpResult> {
   const { database } = options;
   const id = validId(datasetId);
+  const maxPages = options.maxPages ?? CATCH_UP_PAGES;
+  const deadline = options.deadline ?? Number.POSITIVE_INFINITY;
   let records = 0;
-  for (let page = 0; page < MAX_CATCH_UP_PAGES; page += 1) {
+  for (let page = 0; page < maxPages; page += 1) {
     const state = await withPlatformAdmin((tx) => catchUpState(tx, id), database);
     if (!state) throw new NotFound("dataset");
     const { mirror } = state;
     const city = state.cities[0];
     const held = Number(mirror.lastSeq);
     if (!city) return { datasetId: id, records, lastSeq: held, complete: false };
+    const left = deadline - Date.now();
+    if (left < MIN_FETCH_MS) return { datasetId: id, records, lastSeq: held, complete: false };
     const query = new URLSearchParams({ after: String(held), limit: String(MAX_BATCH_RECORDS), city: city.uri });
-    const response = await signedFetch(`${mirror.uri}/records?${query.toString()}`, { method: "GET", database });
+    const response = await signedFetch(`${mirror.uri}/records?${query.toString()}`, { method: "GET", database, timeoutMs: Math.min(FETCH_TIMEOUT_MS, left) });
     const body = await readJson(response);
     if (response.status === 403 && (body as { error?: unknown } | null)?.error === "not_shared") {
       await withPlatformAdmin((tx) => tx.federationSubscription.updateMany({ where: { tenantId: city.tenantId, datasetId: id }, data: { state: "refused" } }), database);
@@ -1586,38 +1750,114 @@ async function readJson(response: { text(): Promise<string> }): Promise<unknown>
   }
 }
 
+/** A claimed catch-up: the mirror, what it held and when it last changed when claimed, and its lease (refreshed_at). */
+type ClaimedCatchUp = { id: string; peerId: string; lastSeq: number; updatedAt: Date; lease: Date };
+
+/** What one catchUpDue call leaves for a later one: mirrors it read already, peers that failed it. */
+type CatchUpSkips = { datasets: string[]; peers: string[] };
+
+const notIn = (column: Prisma.Sql, ids: readonly string[]) =>
+  ids.length > 0 ? Prisma.sql`AND ${column} NOT IN (${Prisma.join(ids.map((id) => Prisma.sql`${id}::uuid`))})` : Prisma.empty;
+
 /**
- * The worker's round for mirrors: every peer's dataset with an active subscription here that is
- * marked for a catch-up (accepted Follow, missed push, descriptor ahead of us) or has not been
- * brought up to date for CATCH_UP_INTERVAL_MS. One failing never stops the others.
+ * Claims the mirror most overdue for a catch-up (FOR UPDATE SKIP LOCKED): its refreshed_at is
+ * moved so that it is due again only when the lease ends, and other processes pass it by.
  */
-export async function catchUpDue(options: { database?: Database; now?: Date; limit?: number } = {}): Promise<{ caughtUp: number; failed: number }> {
-  const now = options.now ?? new Date();
-  const due = await withPlatformAdmin(
-    (tx) =>
-      tx.federationDataset.findMany({
-        where: {
-          peerId: { not: null },
-          withdrawnAt: null,
-          peer: { is: ACTIVE_PEER },
-          subscriptions: { some: { state: "active" } },
-          OR: [{ refreshedAt: null }, { refreshedAt: { lte: new Date(now.getTime() - CATCH_UP_INTERVAL_MS) } }],
-        },
-        select: { id: true },
-        orderBy: { refreshedAt: { sort: "asc", nulls: "first" } },
-        take: options.limit ?? 50,
-      }),
-    options.database,
+async function claimCatchUp(now: Date, skip: CatchUpSkips, database?: Database): Promise<ClaimedCatchUp | null> {
+  const cutoff = new Date(now.getTime() - CATCH_UP_INTERVAL_MS);
+  const lease = new Date(now.getTime() + CATCH_UP_LEASE_MS - CATCH_UP_INTERVAL_MS);
+  const [claimed] = await withPlatformAdmin(
+    // refreshed_at only, by SQL: updated_at keeps the time the copy last changed (the back-off's measure).
+    (tx) => tx.$queryRaw<{ id: string; peer_id: string; last_seq: bigint; updated_at: Date }[]>`
+      UPDATE "federation_datasets" SET "refreshed_at" = ${lease}
+       WHERE "id" = (
+         SELECT d."id" FROM "federation_datasets" d
+           JOIN "federation_peers" p ON p."id" = d."peer_id"
+          WHERE d."withdrawn_at" IS NULL
+            AND p."local_accepted" AND p."remote_accepted" AND NOT p."suspended"
+            AND (d."refreshed_at" IS NULL OR d."refreshed_at" <= ${cutoff})
+            AND EXISTS (SELECT 1 FROM "federation_subscriptions" s WHERE s."dataset_id" = d."id" AND s."state" = 'active')
+            ${notIn(Prisma.sql`d."id"`, skip.datasets)} ${notIn(Prisma.sql`d."peer_id"`, skip.peers)}
+          ORDER BY d."refreshed_at" NULLS FIRST, d."id"
+          LIMIT 1
+          FOR UPDATE OF d SKIP LOCKED)
+      RETURNING "id"::text AS "id", "peer_id"::text AS "peer_id", "last_seq", "updated_at"`,
+    database,
   );
-  const result = { caughtUp: 0, failed: 0 };
-  for (const { id } of due) {
+  return claimed ? { id: claimed.id, peerId: claimed.peer_id, lastSeq: Number(claimed.last_seq), updatedAt: new Date(claimed.updated_at), lease } : null;
+}
+
+/**
+ * Sets when a claimed mirror's next catch-up is due (refreshed_at = that time −
+ * CATCH_UP_INTERVAL_MS), unless its clock moved since the claim: a push that brought it up to
+ * date, or one that showed a gap (due now), says more than this catch-up.
+ */
+async function catchUpDueAt(claimed: ClaimedCatchUp, due: Date, database?: Database): Promise<void> {
+  const clock = new Date(due.getTime() - CATCH_UP_INTERVAL_MS);
+  await withPlatformAdmin(
+    (tx) => tx.$executeRaw`UPDATE "federation_datasets" SET "refreshed_at" = ${clock} WHERE "id" = ${claimed.id}::uuid AND "refreshed_at" = ${claimed.lease}`,
+    database,
+  );
+}
+
+/**
+ * How long a failed catch-up waits: as long as the copy has gone without change (its updated_at:
+ * a page applied, a push, a descriptor, a mark), at least CATCH_UP_MIN_BACKOFF_MS and at most
+ * CATCH_UP_MAX_BACKOFF_MS. After a gap is noticed the tries come 1, 2, 4, 8, … minutes after it;
+ * an hourly check of a quiet copy that fails is tried again hourly.
+ */
+export function catchUpBackoff(now: Date, unchangedSince: Date): number {
+  return Math.min(CATCH_UP_MAX_BACKOFF_MS, Math.max(CATCH_UP_MIN_BACKOFF_MS, now.getTime() - unchangedSince.getTime()));
+}
+
+export type CatchUpRound = { caughtUp: number; partial: number; failed: number };
+
+/**
+ * The worker's round for mirrors: peers' datasets with an active subscription here that are
+ * marked for a catch-up (accepted Follow, missed push, descriptor ahead of us) or whose clock
+ * says it is due (CATCH_UP_INTERVAL_MS after the last one, or when a back-off ends).
+ *
+ * Bounded, so that a slow or unreachable peer holds up neither the worker nor the others: at
+ * most `limit` (CATCH_UP_DATASETS) mirrors, `maxPages` (CATCH_UP_PAGES) pages each, and
+ * `budgetMs` (CATCH_UP_BUDGET_MS) in all. Each mirror is claimed before it is read, so several
+ * processes share the work. One that stops short having made progress (caught up partly) is due
+ * again from the next call on, and continues from what we hold; one that fails or moves nothing
+ * forward backs off (catchUpBackoff), and the other mirrors of its peer wait for the next call.
+ * One failing never stops the others.
+ */
+export async function catchUpDue(
+  options: { database?: Database; now?: Date; limit?: number; maxPages?: number; budgetMs?: number } = {},
+): Promise<CatchUpRound> {
+  const started = Date.now();
+  const deadline = started + (options.budgetMs ?? CATCH_UP_BUDGET_MS);
+  const limit = options.limit ?? CATCH_UP_DATASETS;
+  const at = () => (options.now ? new Date(options.now.getTime() + (Date.now() - started)) : new Date());
+  const skip: CatchUpSkips = { datasets: [], peers: [] };
+  const result: CatchUpRound = { caughtUp: 0, partial: 0, failed: 0 };
+  for (let round = 0; round < limit && Date.now() + MIN_FETCH_MS <= deadline; round += 1) {
+    const claimed = await claimCatchUp(at(), skip, options.database);
+    if (!claimed) break;
+    skip.datasets.push(claimed.id);
+    let outcome: CatchUpResult | null = null;
     try {
-      await catchUp(id, { database: options.database });
-      result.caughtUp += 1;
+      outcome = await catchUp(claimed.id, { database: options.database, maxPages: options.maxPages, deadline });
     } catch (error) {
-      result.failed += 1;
-      console.error(`civitas: catching up dataset ${id} failed:`, error);
+      console.error(`civitas: catching up dataset ${claimed.id} failed:`, error);
     }
+    if (outcome?.complete) {
+      // mirrorHolds set the clock: due again CATCH_UP_INTERVAL_MS from now.
+      result.caughtUp += 1;
+      continue;
+    }
+    const now = at();
+    if (outcome && outcome.lastSeq > claimed.lastSeq) {
+      result.partial += 1;
+      await catchUpDueAt(claimed, now, options.database);
+      continue;
+    }
+    result.failed += 1;
+    skip.peers.push(claimed.peerId);
+    await catchUpDueAt(claimed, new Date(now.getTime() + catchUpBackoff(now, claimed.updatedAt)), options.database);
   }
   return result;
 }

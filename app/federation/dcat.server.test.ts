@@ -218,6 +218,8 @@ describe("the DCAT-AP 3.0 catalogue", () => {
     expect(graph.subjectsOf(`${dcat}Distribution`)).toEqual([distribution]);
     expect(values(graph.objects(distribution!, `${dcat}accessURL`))).toEqual([`${trees.uri}/records`]);
     expect(values(graph.objects(distribution!, `${dcat}downloadURL`))).toEqual([`${trees.uri}/records.json`]);
+    // The download is paged: the distribution says how to read all of it.
+    expect(tagged(graph.objects(distribution!, `${dct}description`)).en).toMatch(/pages of at most 1000 records.*"next".*Link header/);
     expect(values(graph.objects(distribution!, `${dct}format`))).toEqual([`${EU}/file-type/JSON`]);
     expect(values(graph.objects(distribution!, `${dcat}mediaType`))).toEqual(["https://www.iana.org/assignments/media-types/application/json"]);
     expect(values(graph.objects(distribution!, `${dct}license`))).toEqual([`${EU}/licence/CC_BY_4_0`]);
@@ -267,6 +269,20 @@ describe("the DCAT-AP 3.0 catalogue", () => {
       "dct:accessRights": { "@id": `${EU}/access-right/PUBLIC` },
     });
     expect(jsonLdLines(document)).toEqual(lines(graph.quads));
+  });
+
+  it("leaves out a suspended city's datasets, and its download with them", async () => {
+    const setStatus = (status: "active" | "suspended") => withPlatformAdmin((tx) => tx.city.update({ where: { id: paris.id }, data: { status } }), database);
+    await setStatus("suspended");
+    try {
+      const suspended = graphOf(new Parser({ format: "text/turtle" }).parse(await catalogueTurtle({ database })));
+      expect(suspended.subjectsOf(`${dcat}Dataset`)).toEqual([]);
+      expect(suspended.subjectsOf(`${foaf}Agent`)).not.toContain(cityUri("paris"));
+      expect((await fetch(`http://127.0.0.1:${server.port}/federation/datasets/${trees.id}/records.json`)).status).toBe(404);
+    } finally {
+      await setStatus("active");
+    }
+    expect((await fetch(`http://127.0.0.1:${server.port}/federation/datasets/${trees.id}/records.json`)).status).toBe(200);
   });
 
   it("is served as text/turtle and application/ld+json, to any origin", async () => {

@@ -5,12 +5,13 @@
 // DCAT-AP 3.0's mandatory properties are all there (Catalogue: title, description, publisher;
 // Dataset: title, description; Distribution: access URL; Agent: name), with the recommended ones
 // Civitas knows: the catalogue's homepage, languages, modification date and datasets; each
-// dataset's publisher, keywords and distribution; each distribution's format and licence. Each
+// dataset's publisher, keywords and distribution; each distribution's description (how its
+// download is paged), format and licence. Each
 // distribution also describes its records' fields (the plugin's `fields`) as a CSVW table schema.
 import { DataFactory, Writer, type NamedNode, type Quad } from "n3";
 import type { Database } from "../db/database.server";
 import { SUPPORTED_LOCALES } from "../i18n/locales";
-import { declaredDataset, pluginTexts, publicDatasets, type CatalogueDataset, type LanguageMap } from "./datasets.server";
+import { MAX_DOWNLOAD_RECORDS, declaredDataset, pluginTexts, publicDatasets, type CatalogueDataset, type LanguageMap } from "./datasets.server";
 import { instanceId, instanceName } from "./instance.server";
 
 export const NAMESPACES = {
@@ -52,6 +53,11 @@ export function languageUri(locale: string): string | null {
   const code = EU_LANGUAGES[locale.toLowerCase().split("-")[0] ?? ""];
   return code ? `${EU}/language/${code}` : null;
 }
+
+/** How the download is read: pages, each naming the next (datasets-http.server.ts). */
+export const DISTRIBUTION_DESCRIPTION =
+  `The current records as JSON, each with its provenance, in key order and in pages of at most ${MAX_DOWNLOAD_RECORDS} records: ` +
+  'each page gives the URL of the next in "next" and in a Link header (rel="next"); the last page\'s "next" is null.';
 
 /** The xsd datatype of a plugin field's type (a translated field is a text per language). */
 const FIELD_TYPES: Record<string, Curie> = {
@@ -133,6 +139,7 @@ export function describeCatalogue(datasets: readonly CatalogueDataset[], options
     say(dataset.uri, "dcat:distribution", iri(distribution));
 
     say(distribution, "rdf:type", curie("dcat:Distribution"));
+    say(distribution, "dct:description", text(DISTRIBUTION_DESCRIPTION, "en"));
     say(distribution, "dcat:accessURL", iri(`${dataset.uri}/records`));
     say(distribution, "dcat:downloadURL", iri(`${dataset.uri}/records.json`));
     say(distribution, "dct:format", iri(JSON_FORMAT));

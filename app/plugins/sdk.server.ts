@@ -39,6 +39,13 @@ export type PluginSettings = {
    * events carry "********" instead; a configure that sends "********" keeps the stored value.
    */
   secrets?: readonly string[];
+  /**
+   * Top-level settings fields a component may carry to another city as its preset (limits,
+   * switches: how the service works); everything else (mail servers, addresses, secrets,
+   * city-specific texts) stays with the city. Default: none. Each must be a schema field holding
+   * no secret.
+   */
+  portable?: readonly string[];
   /** How settings written by an older version become this version's. */
   migrations?: readonly SettingsMigration[];
 };
@@ -217,6 +224,12 @@ export function definePlugin(manifest: PluginManifest): Plugin {
     if (!parsed.success) problems.push(`settings.defaults do not pass the settings schema: ${parsed.error.message}`);
     for (const field of settings.translatable ?? []) {
       if (!(field in settings.schema.shape)) problems.push(`translatable field ${field} is not in the settings schema`);
+    }
+    for (const field of settings.portable ?? []) {
+      if (!Object.hasOwn(settings.schema.shape, field)) problems.push(`portable field ${field} is not in the settings schema`);
+      // A secret, or a field holding one ("smtp" of "smtp.password"), never leaves the city.
+      const secret = (settings.secrets ?? []).find((path) => path === field || path.startsWith(`${field}.`));
+      if (secret) problems.push(`portable field ${field} holds the secret ${secret}`);
     }
     let previous = "0.0.0";
     for (const step of settings.migrations ?? []) {

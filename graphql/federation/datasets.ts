@@ -8,12 +8,14 @@ import {
   listDatasets,
   listSubscriptions,
   publishDataset,
+  shareableCities,
   subscribeDataset,
   unsubscribeDataset,
   updateDatasetSharing,
   withdrawDataset,
   type DatasetView,
   type RecordPage,
+  type ShareableCity,
   type WireRecord,
 } from "../../app/federation/datasets.server";
 import { ValidationFailed } from "../../app/auth/errors";
@@ -120,7 +122,25 @@ function pageSize(first: number | null | undefined): number {
   return first;
 }
 
+const ShareableCityRef = builder.objectRef<ShareableCity>("ShareableCity").implement({
+  description: "A city a dataset can be shared with: another city of this instance, or one an active peer lists.",
+  fields: (t) => ({
+    uri: t.exposeString("uri", { description: "The city's URI, as `sharedWith` names it." }),
+    slug: t.exposeString("slug"),
+    names: t.field({ type: TranslatedText, resolve: (city, _args, context) => texts(city.names, context) }),
+    instance: t.exposeString("instance", { description: "The id of the instance that hosts it." }),
+    local: t.exposeBoolean("local", { description: "Whether it is a city of this instance." }),
+  }),
+});
+
 builder.queryFields((t) => ({
+  shareableCities: t.field({
+    type: [ShareableCityRef],
+    description: "The cities the city may name in a dataset's `sharedWith`: this instance's others, then its active peers' (city admins).",
+    authScopes: CITY_ADMIN,
+    extensions: OWN_UNITS_OF_WORK,
+    resolve: (_root, _args, context) => shareableCities(context.principal, federationService(context)),
+  }),
   federatedDatasets: t.connection({
     type: FederatedDataset,
     description: "The datasets the city may see, newest first: its own (withdrawn ones too), and others' by their sharing policy (city admins).",

@@ -262,6 +262,13 @@ describe("a dataset Paris shares with Budapest only", () => {
     expect(reported.text).toContain("ReportIssuePayload");
   });
 
+  it("offers the other cities of the instance to share with, not the asking one", async () => {
+    const answer = await ask("paris", "{ shareableCities { uri slug local } }");
+    const cities = field<{ uri: string; slug: string; local: boolean }[]>(answer);
+    expect(cities).toContainEqual({ uri: cityUri(h.budapest.slug), slug: h.budapest.slug, local: true });
+    expect(cities.map((city) => city.slug)).not.toContain(h.paris.slug);
+  });
+
   it("is published with its policy, its first records at once, and an audit event", async () => {
     const answer = await ask("paris", PUBLISH_DATASET, {
       input: { pluginId: "reporting", dataset: "request-statistics", sharing: "cities", sharedWith: [cityUri(h.budapest.slug)] },

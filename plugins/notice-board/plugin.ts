@@ -16,6 +16,8 @@ export default definePlugin({
     schema: settingsSchema,
     defaults: defaultSettings,
     translatable: ["heading"],
+    // The heading is the city's own text; how many notices to show may travel with a component.
+    portable: ["maxNotices"],
     // 1.0.0 called the number of notices shown `limit`.
     migrations: [
       {

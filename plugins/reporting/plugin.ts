@@ -51,6 +51,9 @@ export default definePlugin({
     defaults: REPORTING_DEFAULTS,
     translatable: ["agencyName"],
     secrets: ["smtp.password"],
+    // What a categories component carries to another city: how reporting works. The mail server,
+    // the From address and the agency's name are the city's own.
+    portable: ["anonymousReports", "duplicateRadiusMeters", "duplicateWindowDays", "photoMaxBytes", "photoMaxCount", "defaultListDays"],
   },
   permissions: [
     { id: "reporting.report", description: "reporting:permission.report", grantedTo: ["resident"], clientScope: "write" },

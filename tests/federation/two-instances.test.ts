@@ -105,7 +105,12 @@ describe("two instances", () => {
     await a.call(LIFECYCLE, "installPlugin", admin("paris"), { pluginId: "reporting" });
     await a.call(LIFECYCLE, "configurePlugin", admin("paris"), {
       pluginId: "reporting",
-      settings: { duplicateRadiusMeters: 120, anonymousReports: false, agencyName: { fr: "Direction de la voirie", en: "Roads department" } },
+      settings: {
+        duplicateRadiusMeters: 120,
+        anonymousReports: false,
+        notificationsFrom: "voirie@paris.example",
+        agencyName: { fr: "Direction de la voirie", en: "Roads department" },
+      },
     });
     await a.call(CATEGORIES, "defineServiceCategory", admin("paris"), {
       code: "streetlight",
@@ -151,11 +156,13 @@ describe("two instances", () => {
     });
     const budapest = await b.call<{ state: string; settings: Record<string, unknown> }>(LIFECYCLE, "getCityPlugin", admin("budapest"), "reporting");
     expect(budapest.state).toBe("enabled");
-    // The preset: Paris' settings, secrets aside (there are none unless SMTP is set).
-    expect(parisSettings).toMatchObject({ duplicateRadiusMeters: 120, anonymousReports: false });
-    for (const [field, value] of Object.entries(parisSettings)) {
-      if (field !== "smtp") expect(budapest.settings[field], field).toEqual(value);
+    // The preset: Paris' portable settings (how reporting works) and nothing else: Paris'
+    // sender address and agency name stay in Paris.
+    expect(parisSettings).toMatchObject({ duplicateRadiusMeters: 120, anonymousReports: false, notificationsFrom: "voirie@paris.example" });
+    for (const field of ["anonymousReports", "duplicateRadiusMeters", "duplicateWindowDays", "photoMaxBytes", "photoMaxCount", "defaultListDays"]) {
+      expect(budapest.settings[field], field).toEqual(parisSettings[field]);
     }
+    expect(budapest.settings).toMatchObject({ notificationsFrom: "", agencyName: {}, smtp: null });
   });
 
   let parisStatistics: Dataset;
