@@ -70,6 +70,16 @@ const schema = z.object({
     .default("false")
     .transform((value) => value === "true" || value === "1"),
   /**
+   * Federation with peers at private addresses (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7:
+   * a private test network). Off: outgoing federation requests refuse every address that is not
+   * public, loopback excepted when this instance itself is on loopback. Link-local (cloud
+   * metadata), multicast and unspecified addresses are refused either way.
+   */
+  CIVITAS_FEDERATION_ALLOW_PRIVATE: z
+    .enum(["true", "false", "1", "0"])
+    .default("false")
+    .transform((value) => value === "true" || value === "1"),
+  /**
    * A real Keycloak (26) holding the realms, e.g. https://sso.example. Unset: Civitas serves its
    * embedded Keycloak-compatible provider at /realms/{realm}.
    */

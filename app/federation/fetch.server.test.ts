@@ -8,7 +8,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest
 import { createTestDatabase, type TestDatabase } from "../../tests/support/database";
 import { fakeKey, ourPublicKeys, startFakePeer, type FakePeer } from "../../tests/support/federation";
 import { resetConfig } from "../config.server";
-import { discoveryBase, FederationFetchError, federationUrl, fetchDiscovery, parseDiscoveryDocument, signedFetch } from "./fetch.server";
+import type { LookupAddress } from "node:dns";
+import {
+  addressKind,
+  discoveryBase,
+  FederationFetchError,
+  federationUrl,
+  fetchDiscovery,
+  guardedLookup,
+  parseDiscoveryDocument,
+  refusedAddress,
+  signedFetch,
+} from "./fetch.server";
 import { instanceId } from "./instance.server";
 import { verifyRequest } from "./signatures.server";
 
@@ -19,11 +30,14 @@ let peer: FakePeer;
 let server: Server;
 let base: string;
 let route: Route = (_req, res) => res.writeHead(404).end();
+/** Requests the test server received. */
+let requests = 0;
 
 beforeAll(async () => {
   database = await createTestDatabase();
   peer = await startFakePeer({ name: "Graz" });
   server = http.createServer((req, res) => {
+    requests += 1;
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => route(req, res, Buffer.concat(chunks)));
@@ -82,6 +96,88 @@ describe("addresses", () => {
     expect(federationUrl("http://civitas.internal/").host).toBe("civitas.internal");
   });
 
+  it("tells public addresses from loopback, private and forbidden ones, in every IPv6 form", () => {
+    const cases: [string, string][] = [
+      ["93.184.216.34", "public"],
+      ["2606:4700::6810:84e5", "public"],
+      ["127.0.0.1", "loopback"],
+      ["127.255.0.9", "loopback"],
+      ["::1", "loopback"],
+      ["[::1]", "loopback"],
+      ["10.1.2.3", "private"],
+      ["172.16.0.1", "private"],
+      ["172.31.255.255", "private"],
+      ["172.32.0.1", "public"],
+      ["192.168.1.1", "private"],
+      ["100.64.0.1", "private"],
+      ["100.127.255.254", "private"],
+      ["100.128.0.1", "public"],
+      ["fd12:3456::1", "private"],
+      ["fc00::1", "private"],
+      ["169.254.169.254", "forbidden"],
+      ["fe80::1", "forbidden"],
+      ["fe80::1%eth0", "forbidden"],
+      ["0.0.0.0", "forbidden"],
+      ["::", "forbidden"],
+      ["224.0.0.1", "forbidden"],
+      ["ff02::1", "forbidden"],
+      ["255.255.255.255", "forbidden"],
+      // IPv6 forms that carry an IPv4 address are what that address is.
+      ["::ffff:127.0.0.1", "loopback"],
+      ["::ffff:7f00:1", "loopback"],
+      ["::ffff:10.0.0.1", "private"],
+      ["::ffff:a9fe:a9fe", "forbidden"],
+      ["::ffff:93.184.216.34", "public"],
+      ["::10.0.0.1", "private"],
+      ["64:ff9b::a9fe:a9fe", "forbidden"],
+      ["2002:c0a8:101::1", "private"],
+    ];
+    for (const [address, kind] of cases) expect([address, addressKind(address)]).toEqual([address, kind]);
+    expect(addressKind("civitas.example")).toBeNull();
+  });
+
+  it("reaches loopback only from an instance that is itself on loopback, private ranges only with CIVITAS_FEDERATION_ALLOW_PRIVATE", () => {
+    // The tests' instance is http://localhost:3000.
+    expect(refusedAddress("127.0.0.1")).toBeNull();
+    expect(refusedAddress("10.0.0.1")).toMatch(/private address/);
+    vi.stubEnv("CIVITAS_PUBLIC_URL", "https://civitas.example");
+    resetConfig();
+    expect(refusedAddress("127.0.0.1")).toMatch(/loopback/);
+    expect(refusedAddress("::ffff:127.0.0.1")).toMatch(/loopback/);
+    expect(refusedAddress("93.184.216.34")).toBeNull();
+    expect(refusal(() => federationUrl("http://127.0.0.1:8080/")).code).toBe("blocked_address");
+    expect(refusal(() => federationUrl("https://[::ffff:10.0.0.1]/")).code).toBe("blocked_address");
+    expect(refusal(() => federationUrl("https://169.254.169.254/latest/meta-data")).code).toBe("blocked_address");
+    // The URL parser's other spellings of an address are the address.
+    expect(refusal(() => federationUrl("https://2130706433/")).code).toBe("blocked_address");
+    expect(refusal(() => federationUrl("https://0x0a.1/")).code).toBe("blocked_address");
+    vi.stubEnv("CIVITAS_FEDERATION_ALLOW_PRIVATE", "true");
+    resetConfig();
+    expect(refusedAddress("10.0.0.1")).toBeNull();
+    expect(refusedAddress("fd00::1")).toBeNull();
+    expect(federationUrl("https://192.168.1.10/").host).toBe("192.168.1.10");
+    // Neither loopback nor link-local (cloud metadata) with it.
+    expect(refusedAddress("127.0.0.1")).toMatch(/loopback/);
+    expect(refusedAddress("169.254.169.254")).toMatch(/link-local/);
+  });
+
+  it("checks every address a name resolves to, as the connection looks it up", async () => {
+    const lookup = (addresses: LookupAddress[], all: boolean) =>
+      new Promise<{ error: NodeJS.ErrnoException | null; address: unknown }>((resolve) =>
+        guardedLookup((_host, _options, callback) => callback(null, addresses))("peer.example", { all }, (error, address) => resolve({ error, address })),
+      );
+    const publicOnes = [
+      { address: "93.184.216.34", family: 4 },
+      { address: "2606:4700::6810:84e5", family: 6 },
+    ];
+    expect(await lookup(publicOnes, true)).toEqual({ error: null, address: publicOnes });
+    expect(await lookup(publicOnes, false)).toEqual({ error: null, address: "93.184.216.34" });
+    // One private address among public ones (a rebinding name) is enough to refuse.
+    const rebinding = await lookup([...publicOnes, { address: "10.0.0.7", family: 4 }], true);
+    expect(rebinding.error?.message).toMatch(/peer\.example resolves to 10\.0\.0\.7, a private address/);
+    expect((await lookup([{ address: "::ffff:169.254.169.254", family: 6 }], false)).error).not.toBeNull();
+  });
+
   it("reads an instance's base from what an operator types", () => {
     expect(discoveryBase("civitas.example")).toBe("https://civitas.example");
     expect(discoveryBase(" https://Civitas.Example/ ")).toBe("https://civitas.example");
@@ -132,6 +228,12 @@ describe("fetchDiscovery", () => {
     ["a key that is not Ed25519 PEM", (doc: ReturnType<typeof validFor>) => ({ ...doc, keys: [{ ...doc.keys[0]!, publicKeyPem: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n" }] }), /not an Ed25519 public key/],
     ["no current key", (doc: ReturnType<typeof validFor>) => ({ ...doc, keys: [{ ...doc.keys[0]!, status: "retired" }] }), /no current key/],
     ["an inbox elsewhere", (doc: ReturnType<typeof validFor>) => ({ ...doc, inbox: "https://collector.example/inbox" }), /inbox is not an address under its id/],
+    ["the inbox of an instance under its path", (doc: ReturnType<typeof validFor>) => ({ ...doc, inbox: `${doc.id}/x/federation/inbox` }), /inbox is not an address under its id/],
+    [
+      "a city of an instance under its path",
+      (doc: ReturnType<typeof validFor>) => ({ ...doc, cities: [{ id: `${doc.id}/x/federation/cities/graz`, slug: "graz", names: {}, locales: [] }] }),
+      /city of the discovery document is not under/,
+    ],
   ])("refuses a document with %s", async (_label, change, message) => {
     serving(change(validFor(base)));
     const error = await failure(fetchDiscovery(base));
@@ -181,6 +283,18 @@ describe("fetchDiscovery", () => {
     expect((await failure(fetchDiscovery("http://civitas.example"))).code).toBe("insecure_url");
   });
 
+  it("does not connect to loopback, by address or by a name that resolves to it, from an instance that is not on loopback", async () => {
+    serving(validFor(base));
+    vi.stubEnv("CIVITAS_PUBLIC_URL", "https://civitas.example");
+    resetConfig();
+    const before = requests;
+    expect((await failure(fetchDiscovery(base))).code).toBe("blocked_address");
+    const byName = await failure(fetchDiscovery(base.replace("127.0.0.1", "localhost")));
+    expect(byName.code).toBe("blocked_address");
+    expect(byName.message).toMatch(/was not contacted: localhost resolves to (127\.0\.0\.1|::1), a loopback address/);
+    expect(requests).toBe(before);
+  });
+
   it("checks documents received otherwise (a key rotation's Update) the same way", () => {
     expect(() => parseDiscoveryDocument({ ...validFor(base), protocol: "x" }, base)).toThrow(FederationFetchError);
     expect(parseDiscoveryDocument(validFor(base), base).id).toBe(base);
@@ -226,5 +340,6 @@ describe("signedFetch", () => {
 
   it("refuses an address it must not call before signing anything", async () => {
     expect((await failure(signedFetch("http://civitas.example/federation/inbox", { method: "POST", body: "{}", database }))).code).toBe("insecure_url");
+    expect((await failure(signedFetch("https://10.0.0.1/federation/inbox", { method: "POST", body: "{}", database }))).code).toBe("blocked_address");
   });
 });

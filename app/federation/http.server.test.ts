@@ -6,11 +6,12 @@ import http from "node:http";
 import express from "express";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/database";
-import { post } from "../../tests/support/federation";
+import { fakeKey, post, signedPost } from "../../tests/support/federation";
 import { rawRequest, serve, type Served } from "../../tests/support/http";
 import { resetConfig } from "../config.server";
 import { withPlatformAdmin } from "../db/database.server";
 import { federationRoutes } from "./http.server";
+import { FOLLOWS_PER_ADDRESS } from "./inbox.server";
 
 let database: TestDatabase;
 let served: Served;
@@ -118,6 +119,21 @@ describe("the inbox's unsigned answers", () => {
       json: { error: "missing_signature" },
     });
     expect(await post(`${base}/federation/inbox`, {}, activity)).toMatchObject({ status: 415, json: { error: "unsupported_media_type" } });
+  });
+
+  it("limits peering requests per client address, and says when to come back", async () => {
+    // Follows of this instance by an instance whose discovery document cannot be read.
+    const stranger = "http://127.0.0.1:1";
+    const key = fakeKey(stranger);
+    const follow = () => {
+      const body = JSON.stringify({ id: `${stranger}/federation/activities/${randomUUID()}`, type: "Follow", actor: stranger, object: base });
+      const { headers } = signedPost(`${base}/federation/inbox`, body, key);
+      return post(`${base}/federation/inbox`, headers, body);
+    };
+    for (let index = 0; index < FOLLOWS_PER_ADDRESS; index += 1) expect(await follow()).toMatchObject({ status: 401, json: { error: "bad_signature" } });
+    const refused = await follow();
+    expect(refused).toMatchObject({ status: 429, json: { error: "rate_limited" } });
+    expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
   });
 
   it("stops at 1 MB a body sent without a Content-Length", async () => {

@@ -31,7 +31,10 @@ function json(handler: Handler): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     handler(req, res).catch((error: unknown) => {
       if (res.headersSent) return next(error);
-      if (error instanceof InboxRefusal) return sendError(res, error.status, error.code, error.message);
+      if (error instanceof InboxRefusal) {
+        if (error.retryAfterSeconds !== undefined) res.set("Retry-After", String(error.retryAfterSeconds));
+        return sendError(res, error.status, error.code, error.message);
+      }
       const requestId = String(res.locals.requestId ?? "-");
       console.error(`[${requestId}] federation ${req.method} ${req.originalUrl.slice(0, 300)}:`, error);
       sendError(res, 500, "internal", `Unexpected error (reference ${requestId}).`);
@@ -58,7 +61,10 @@ function inbox(options: FederationRouteOptions): Handler {
     // Before reading a byte: the media type (415), then the size (413).
     checkMediaType(contentType);
     const body = await readBody(req, res, MAX_INBOX_BYTES);
-    await receiveActivity({ method: req.method, url: requestTarget(req.originalUrl), headers: req.headers, body, contentType }, { database: options.database });
+    await receiveActivity(
+      { method: req.method, url: requestTarget(req.originalUrl), headers: req.headers, body, contentType, clientAddress: req.ip ?? req.socket.remoteAddress },
+      { database: options.database },
+    );
     res.status(202).type("application/json").send(JSON.stringify({ status: "accepted" }));
   };
 }

@@ -23,6 +23,7 @@ import { resetConfig } from "../config.server";
 import { withPlatformAdmin } from "../db/database.server";
 import type { FederationPeer } from "../db/generated/client.ts";
 import { createApp } from "../http.server";
+import { addressKey, FOLLOWS_PER_ADDRESS, InboxRefusal, MAX_PENDING_REQUESTS, receiveActivity, requestTarget } from "./inbox.server";
 import { instanceId } from "./instance.server";
 import { contentDigest } from "./signatures.server";
 import type { Activity } from "./outbox.server";
@@ -128,18 +129,35 @@ describe("the inbox", () => {
   });
 
   it("refuses a key of a peer that it has not pinned", async () => {
-    expect(await send(rename(peer, "New key"), peer.newKey())).toMatchObject(refusal(401, "unknown_key"));
+    expect(await send(rename(peer, "New key"), peer.newKey())).toMatchObject(refusal(401, "bad_signature"));
   });
 
   it("refuses an instance that is not a peer", async () => {
     const stranger = await another();
     const create = peerActivity(stranger, "Create", { type: "civitas:Component", id: `${stranger.instanceId}/federation/components/1` });
-    expect(await send(create, stranger.key)).toMatchObject(refusal(403, "unknown_peer"));
+    expect(await send(create, stranger.key)).toMatchObject(refusal(401, "bad_signature"));
   });
 
-  it("refuses a suspended peer", async () => {
+  it("refuses a suspended peer, and tells it so only once its signature verified", async () => {
     const suspended = await another({ pinned: { suspended: true } });
     expect(await send(rename(suspended, "Suspended"), suspended.key)).toMatchObject(refusal(403, "peer_suspended"));
+    expect(await send(rename(suspended, "Forged"), suspended.newKey())).toMatchObject(refusal(401, "bad_signature"));
+  });
+
+  it("answers a forged message alike whether its key id names a peer, a suspended peer or a stranger", async () => {
+    // Someone who knows the instances' public key ids, and none of their private keys.
+    const forger = peer.newKey();
+    const suspended = await another({ pinned: { suspended: true } });
+    const stranger = await another();
+    const answers = [];
+    for (const victim of [peer, suspended, stranger]) {
+      const activity = peerActivity(victim, "Create", { type: "civitas:Component", id: `${victim.instanceId}/federation/components/1` });
+      for (const keyId of [victim.key.keyId, `${victim.instanceId}#unknown`]) {
+        answers.push(await send(activity, { ...forger, keyId }));
+      }
+    }
+    for (const answer of answers) expect({ status: answer.status, json: answer.json }).toEqual({ status: 401, json: answers[0]!.json });
+    expect(answers[0]).toMatchObject(refusal(401, "bad_signature"));
   });
 
   it("takes only the handshake from a peer whose operator has not accepted yet", async () => {
@@ -156,6 +174,12 @@ describe("the inbox", () => {
     );
     const foreign = peerActivity(peer, "Create", { type: "civitas:Component", id: "https://elsewhere.example/federation/components/1" });
     expect(await send(foreign, peer.key)).toMatchObject(refusal(403, "actor_mismatch"));
+    // Nor those of an instance served under a path of the peer's host (another instance).
+    const nested = `${peer.instanceId}/x`;
+    expect(await send({ ...rename(peer, "x"), id: `${nested}/federation/activities/${randomUUID()}` }, peer.key)).toMatchObject(refusal(403, "actor_mismatch"));
+    expect(await send({ ...rename(peer, "x"), actor: `${nested}/federation/cities/graz` }, peer.key)).toMatchObject(refusal(403, "actor_mismatch"));
+    const theirs = peerActivity(peer, "Create", { type: "civitas:Component", id: `${nested}/federation/components/1` });
+    expect(await send(theirs, peer.key)).toMatchObject(refusal(403, "actor_mismatch"));
   });
 
   it("refuses what is not an activity it handles", async () => {
@@ -199,7 +223,7 @@ describe("a Follow from an instance that is not a peer", () => {
 
   it("refuses it signed with a key its document does not list", async () => {
     const asking = await another();
-    expect(await send(peerActivity(asking, "Follow", instanceId()), asking.newKey())).toMatchObject(refusal(401, "unknown_key"));
+    expect(await send(peerActivity(asking, "Follow", instanceId()), asking.newKey())).toMatchObject(refusal(401, "bad_signature"));
     expect(await withPlatformAdmin((tx) => tx.federationPeer.count({ where: { instanceId: asking.instanceId } }))).toBe(0);
   });
 
@@ -228,7 +252,9 @@ describe("a Follow from an instance that is not a peer", () => {
       const follow = (stranger: { instanceId: string }) => send(peerActivity(stranger, "Follow", instanceId()), keys.get(stranger.instanceId)!);
       const first = strangers.slice(0, 4).map(follow);
       await four;
-      expect(await follow(strangers[4]!)).toMatchObject(refusal(429, "rate_limited"));
+      const fifth = await follow(strangers[4]!);
+      expect(fifth).toMatchObject(refusal(429, "rate_limited"));
+      expect(fifth.headers["retry-after"]).toMatch(/^\d+$/);
       for (const answer of waiting) answer();
       expect((await Promise.all(first)).map((response) => response.status)).toEqual([202, 202, 202, 202]);
       expect(await withPlatformAdmin((tx) => tx.federationPeer.count({ where: { instanceId: { startsWith: `${origin}/` } } }))).toBe(4);
@@ -241,8 +267,60 @@ describe("a Follow from an instance that is not a peer", () => {
   it("refuses it when its discovery document cannot be read, or follows someone else", async () => {
     const asking = await another();
     asking.document = { ...asking.document, protocol: "civitas-federation/9" };
-    expect(await send(peerActivity(asking, "Follow", instanceId()), asking.key)).toMatchObject(refusal(403, "unknown_peer"));
+    expect(await send(peerActivity(asking, "Follow", instanceId()), asking.key)).toMatchObject(refusal(401, "bad_signature"));
     const confused = await another();
-    expect(await send(peerActivity(confused, "Follow", "https://third.example"), confused.key)).toMatchObject(refusal(403, "unknown_peer"));
+    expect(await send(peerActivity(confused, "Follow", "https://third.example"), confused.key)).toMatchObject(refusal(401, "bad_signature"));
+  });
+
+  it("refuses new peering requests while too many wait for the operator, without fetching anything", async () => {
+    const waiting = Array.from({ length: MAX_PENDING_REQUESTS }, (_, index) => `https://waiting-${index}.example`);
+    await withPlatformAdmin((tx) =>
+      tx.federationPeer.createMany({
+        data: waiting.map((id) => ({ id: randomUUID(), instanceId: id, baseUrl: id, inboxUrl: `${id}/federation/inbox`, name: id, keys: [], discovery: {}, followId: `${id}/federation/activities/1` })),
+      }),
+    );
+    try {
+      const asking = await another();
+      let fetched = 0;
+      const document = asking.document;
+      Object.defineProperty(asking, "document", { get: () => ((fetched += 1), document), configurable: true });
+      const answer = await send(peerActivity(asking, "Follow", instanceId()), asking.key);
+      expect(answer).toMatchObject(refusal(503, "too_many_requests"));
+      expect(answer.headers["retry-after"]).toMatch(/^\d+$/);
+      expect(fetched).toBe(0);
+      // A peer already known is not a new request: its messages still come in.
+      expect(await send(rename(peer, "Graz still"), peer.key)).toMatchObject({ status: 202 });
+    } finally {
+      await withPlatformAdmin((tx) => tx.federationPeer.deleteMany({ where: { instanceId: { in: waiting } } }));
+    }
+  });
+
+  it("limits the Follows of this instance per client address (an IPv6 /64), peer or not", async () => {
+    const asking = await another();
+    const follow = (clientAddress: string) => {
+      const body = JSON.stringify(peerActivity(asking, "Follow", instanceId()));
+      const url = requestTarget("/federation/inbox");
+      const { headers } = signedPost(url, body, asking.key);
+      return receiveActivity(
+        { method: "POST", url, headers, body: Buffer.from(body), contentType: headers["content-type"], clientAddress },
+        { database: processDatabase.database },
+      ).then(
+        () => 202,
+        (error: unknown) => (error instanceof InboxRefusal ? `${error.status} ${error.code}` : Promise.reject(error)),
+      );
+    };
+    // The first one makes it a pending peer; the others are its Follow again.
+    for (let index = 0; index < FOLLOWS_PER_ADDRESS; index += 1) expect(await follow("2001:db8:1:2::7")).toBe(202);
+    expect(await follow("2001:db8:1:2:ffff::9")).toBe("429 rate_limited");
+    expect(await follow("2001:db8:1:3::7")).toBe(202);
+    expect(await follow("198.51.100.7")).toBe(202);
+  });
+
+  it("keys client addresses by IPv4 address, or by IPv6 /64", () => {
+    expect(addressKey("198.51.100.7")).toBe("198.51.100.7");
+    expect(addressKey("::ffff:198.51.100.7")).toBe("198.51.100.7");
+    expect(addressKey("2001:db8:1:2::7")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("2001:0db8:0001:0002:ffff::9")).toBe("2001:db8:1:2::/64");
+    expect(addressKey("::1")).toBe("0:0:0:0::/64");
   });
 });

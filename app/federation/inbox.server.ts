@@ -9,20 +9,30 @@
 // to datasets.server.ts. The one message accepted from an instance that is not a peer is its
 // Follow of this instance (docs §3 step 2): its discovery document is fetched, the signature
 // verified with a key it lists, and it becomes a pending peer.
+//
+// Who peers with this instance is not told to whoever asks: a peer's state (suspended) is
+// answered only once its signature verified with a pinned key, and a signature that does not
+// verify is answered alike whether the key id names a peer or not (401 bad_signature).
 import type { KeyObject } from "node:crypto";
+import { isIP } from "node:net";
+import { RateLimiterMemory } from "rate-limiter-flexible";
 import { z } from "zod";
 import { ServiceError } from "../auth/errors";
+import { overLimit } from "../auth/rate-limits.server";
 import { withPlatformAdmin, type Database, type Tx } from "../db/database.server";
 import type { FederationPeer } from "../db/generated/client.ts";
 import { FederationFetchError, fetchDiscovery } from "./fetch.server";
-import { instanceId, instanceOfKeyId, isUnder, type DiscoveryDocument, type PinnedKey } from "./instance.server";
+import { instanceId, instanceOfKeyId, isActorOf, isFederationIdOf, type DiscoveryDocument, type PinnedKey } from "./instance.server";
 import { capabilityOf, isPeeringActivity, type Activity } from "./outbox.server";
 import { importPublicKey, SignatureError, verifyRequest, type HeaderInput } from "./signatures.server";
 
 export type { Activity } from "./outbox.server";
 
-/** What a handler of incoming activities gets: the unit of work its effect must join. */
-export type InboxContext = { tx: Tx; peer: FederationPeer; activity: Activity; database?: Database };
+/**
+ * What a handler of incoming activities gets: the unit of work its effect must join, and the
+ * key id that signed the activity (one of the peer's pinned keys; the inbox always sets it).
+ */
+export type InboxContext = { tx: Tx; peer: FederationPeer; activity: Activity; keyId?: string; database?: Database };
 
 /** An expected refusal, answered as `{ error: code, message }` with `status` (docs §5). */
 export class InboxRefusal extends Error {
@@ -31,6 +41,8 @@ export class InboxRefusal extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** For a 429 or 503: when to try again (the Retry-After header). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -49,6 +61,8 @@ export type IncomingRequest = {
   headers: HeaderInput;
   /** The exact bytes received: the digest is checked over them. */
   body?: Uint8Array;
+  /** The client's address (Express' req.ip): peering requests are limited per address. */
+  clientAddress?: string;
 };
 
 /**
@@ -85,20 +99,21 @@ export async function receiveActivity(request: IncomingRequest & { contentType?:
   const { keyId } = await verify(request, options, async (keyId) => {
     const instance = instanceOfKeyId(keyId);
     if (instance === null) return null;
+    if (activity.type === "Follow" && activity.object === instanceId()) await limitFollows(request.clientAddress);
     const peer = await findPeer(instance, options.database);
     if (peer) {
-      if (peer.suspended) throw new InboxRefusal(403, "peer_suspended", "This instance has suspended the peering.");
+      // Suspended or not, its pinned keys decide first (see the header).
       known = peer;
       return pinnedKey(peer.keys, keyId, options.now);
     }
-    if (!isFollowOfThisInstance(activity, instance)) {
-      throw new InboxRefusal(403, "unknown_peer", "The sender is not a peer of this instance; only a Follow of the instance opens a peering.");
-    }
-    follower = await strangerDiscovery(instance);
-    const key = follower.keys.find((candidate) => candidate.id === keyId);
+    // Not a peer: answered as a key this instance does not accept, unless it asks to peer.
+    if (!isFollowOfThisInstance(activity, instance)) return null;
+    follower = await strangerDiscovery(instance, options.database);
+    const key = follower?.keys.find((candidate) => candidate.id === keyId);
     return key ? importPublicKey(key.publicKeyPem) : null;
   });
   const sender = instanceOfKeyId(keyId) as string;
+  if ((known as FederationPeer | null)?.suspended) throw new InboxRefusal(403, "peer_suspended", "This instance has suspended the peering.");
 
   checkOrigin(activity, sender);
   const route = routeOf(activity, sender);
@@ -123,7 +138,7 @@ export async function receiveActivity(request: IncomingRequest & { contentType?:
       skipDuplicates: true,
     });
     if (receipt.count === 0) throw new InboxRefusal(409, "replayed", "This activity id was received before.");
-    const context: InboxContext = { tx, peer, activity, database: options.database };
+    const context: InboxContext = { tx, peer, activity, keyId, database: options.database };
     if (route === "peering") await peers.onPeeringActivity(context);
     else if (route === "components") await (await import("./components.server")).onComponentActivity(context);
     else await (await import("./datasets.server")).onDatasetActivity(context);
@@ -169,39 +184,79 @@ function isFollowOfThisInstance(activity: Activity, sender: string): boolean {
 
 /**
  * Fetches of strangers' discovery documents under way in this process. Anyone can make the
- * inbox fetch one (a Follow signed with any key does), so they are few at a time, and what went
- * wrong is not told: the inbox must not become a probe of what this instance can reach.
+ * inbox fetch one (a Follow signed with any key does), so they are few at a time, few per client
+ * address (limitFollows), only while the requests waiting for the operator are not too many, and
+ * what went wrong is not told: the inbox must not become a probe of what this instance can reach.
  */
 let strangerFetches = 0;
 const MAX_STRANGER_FETCHES = 4;
+/** Peering requests waiting for the operator's answer, beyond which new ones are refused (503). */
+export const MAX_PENDING_REQUESTS = 100;
+/** Follows of this instance per client address (an IPv6 /64) and window. */
+export const FOLLOWS_PER_ADDRESS = 20;
+export const FOLLOW_WINDOW_SECONDS = 10 * 60;
 
-/** The discovery document of an instance that asks to peer; refused if it cannot be read. */
-async function strangerDiscovery(instance: string): Promise<DiscoveryDocument> {
+const followLimiter = new RateLimiterMemory({ points: FOLLOWS_PER_ADDRESS, duration: FOLLOW_WINDOW_SECONDS, keyPrefix: "federation-follow" });
+
+/**
+ * Counts a Follow of this instance for the client's address, peer or not (the answer must not
+ * depend on it); past the limit, 429. A call without an address (a service, a test) is not counted.
+ */
+async function limitFollows(clientAddress: string | undefined): Promise<void> {
+  if (!clientAddress) return;
+  const wait = await overLimit(followLimiter, addressKey(clientAddress));
+  if (wait !== null) throw new InboxRefusal(429, "rate_limited", "Too many peering requests from this address; try again later.", wait);
+}
+
+/** An IPv4 address, or an IPv6 address's /64 (one subscriber's usual share), as a limiter key. */
+export function addressKey(address: string): string {
+  const text = address.toLowerCase().split("%")[0] ?? "";
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (mapped?.[1]) return mapped[1];
+  if (isIP(text) !== 6) return text;
+  const groups = (part: string) => (part === "" ? [] : part.split(":"));
+  const [head = "", tail] = text.split("::");
+  const words = tail === undefined ? groups(head) : [...groups(head), ...new Array<string>(8 - groups(head).length - groups(tail).length).fill("0"), ...groups(tail)];
+  return `${words.slice(0, 4).map((word) => Number.parseInt(word, 16).toString(16)).join(":")}::/64`;
+}
+
+/**
+ * The discovery document of an instance that asks to peer, or null if it cannot be read (the
+ * caller answers as for a key it does not know).
+ */
+async function strangerDiscovery(instance: string, database?: Database): Promise<DiscoveryDocument | null> {
+  const waiting = await withPlatformAdmin((tx) => tx.federationPeer.count({ where: { localAccepted: false } }), database);
+  if (waiting >= MAX_PENDING_REQUESTS) {
+    throw new InboxRefusal(503, "too_many_requests", "This instance has too many peering requests waiting for its operator; try again later.", 3600);
+  }
   if (strangerFetches >= MAX_STRANGER_FETCHES) {
-    throw new InboxRefusal(429, "rate_limited", "Too many peering requests at once; try again later.");
+    throw new InboxRefusal(429, "rate_limited", "Too many peering requests at once; try again later.", 60);
   }
   strangerFetches += 1;
   try {
     return await fetchDiscovery(instance);
   } catch (error) {
     if (!(error instanceof FederationFetchError)) throw error;
-    throw new InboxRefusal(403, "unknown_peer", "The sender is not a peer, and its discovery document could not be read.");
+    return null;
   } finally {
     strangerFetches -= 1;
   }
 }
 
-/** Ids under the signing instance (docs §1): the activity, its actor, and an authored object. */
+/**
+ * Ids of the signing instance (docs §1): the activity's, its actor (the instance or one of its
+ * cities), an authored object's, and an undone Follow's actor.
+ */
 function checkOrigin(activity: Activity, sender: string): void {
   const mismatch = (what: string) => new InboxRefusal(403, "actor_mismatch", `The ${what} is not under the signing instance's id (${sender}).`);
-  if (!isUnder(activity.id, sender)) throw mismatch("activity id");
-  if (!isUnder(activity.actor, sender)) throw mismatch("actor");
+  if (!isFederationIdOf(sender, activity.id, "activities")) throw mismatch("activity id");
+  if (!isActorOf(sender, activity.actor)) throw mismatch("actor");
   const object = activity.object;
   if (AUTHORED_TYPES.has(activity.type)) {
     const id = typeof object === "string" ? object : (object as Record<string, unknown>).id ?? (object as Record<string, unknown>).dataset;
-    if (id !== undefined && !isUnder(id, sender)) throw mismatch("object id");
+    if (id !== undefined && id !== sender && !isFederationIdOf(sender, id)) throw mismatch("object id");
   }
-  if (activity.type === "Undo" && typeof object === "object" && !isUnder((object as Record<string, unknown>).actor, sender)) {
+  if (activity.type === "Undo" && typeof object === "object" && !isActorOf(sender, (object as Record<string, unknown>).actor)) {
     throw mismatch("undone activity's actor");
   }
 }
@@ -216,7 +271,11 @@ function routeOf(activity: Activity, sender: string): Route | null {
 
 // --- Signatures -----------------------------------------------------------------------------
 
-/** The signature checked, a SignatureError becoming its 401 refusal. */
+/**
+ * The signature checked, a SignatureError becoming its 401 refusal. A key id this instance does
+ * not accept and a signature that does not verify with the key it names are answered alike: the
+ * difference would tell whether the key id's instance is a peer (see the header).
+ */
 async function verify(
   request: IncomingRequest,
   options: InboxOptions,
@@ -225,8 +284,11 @@ async function verify(
   try {
     return await verifyRequest({ method: request.method, url: request.url, headers: request.headers, body: request.body, resolveKey, now: options.now });
   } catch (error) {
-    if (error instanceof SignatureError) throw new InboxRefusal(401, error.code, error.message);
-    throw error;
+    if (!(error instanceof SignatureError)) throw error;
+    if (error.code === "unknown_key" || error.code === "bad_signature") {
+      throw new InboxRefusal(401, "bad_signature", "The signature does not verify with a key this instance accepts for its key id.");
+    }
+    throw new InboxRefusal(401, error.code, error.message);
   }
 }
 
@@ -256,8 +318,8 @@ class NotAPeer extends Error {}
  * Checks a signed request from a peer that is not a POST to the inbox (the datasets' pull feed).
  * Answers the active peer that signed it, or `peer: null` for a request that carries no
  * signature or is signed by an instance that is not a peer: it gets what anyone gets (public
- * data). A bad signature, a stale one or an unknown key of a peer is refused (401), as is a
- * suspended peer (403) or one whose handshake is not finished (403).
+ * data). A bad signature, a stale one or an unknown key of a peer is refused (401); a suspended
+ * peer (403) or one whose handshake is not finished (403) is told so once its signature verified.
  */
 export async function verifyPeerRequest(
   request: IncomingRequest,
@@ -265,21 +327,21 @@ export async function verifyPeerRequest(
 ): Promise<{ peer: FederationPeer | null; keyId: string }> {
   if (!hasSignature(request.headers)) return { peer: null, keyId: "" };
   let signer: FederationPeer | null = null;
+  let keyId: string;
   try {
-    const { keyId } = await verify(request, options, async (keyId) => {
+    ({ keyId } = await verify(request, options, async (keyId) => {
       const instance = instanceOfKeyId(keyId);
       const peer = instance === null ? null : await findPeer(instance, options.database);
       if (!peer) throw new NotAPeer();
-      if (peer.suspended) throw new InboxRefusal(403, "peer_suspended", "This instance has suspended the peering.");
-      if (!(peer.localAccepted && peer.remoteAccepted)) {
-        throw new InboxRefusal(403, "peer_not_accepted", "The peering handshake is not finished.");
-      }
       signer = peer;
       return pinnedKey(peer.keys, keyId, options.now);
-    });
-    return { peer: signer, keyId };
+    }));
   } catch (error) {
     if (error instanceof NotAPeer) return { peer: null, keyId: "" };
     throw error;
   }
+  const peer = signer as unknown as FederationPeer;
+  if (peer.suspended) throw new InboxRefusal(403, "peer_suspended", "This instance has suspended the peering.");
+  if (!(peer.localAccepted && peer.remoteAccepted)) throw new InboxRefusal(403, "peer_not_accepted", "The peering handshake is not finished.");
+  return { peer, keyId };
 }

@@ -13,7 +13,8 @@ import {
   instanceId,
   instanceKey,
   instanceOfKeyId,
-  isUnder,
+  isActorOf,
+  isFederationIdOf,
   keyIdOf,
   newActivityId,
   publishedKeys,
@@ -55,11 +56,26 @@ describe("identifiers", () => {
     expect(instanceOfKeyId("https://a.example")).toBeNull();
     expect(instanceOfKeyId("#k1")).toBeNull();
     expect(instanceOfKeyId("https://a.example#")).toBeNull();
-    expect(isUnder("https://a.example/federation/components/1", "https://a.example")).toBe(true);
-    expect(isUnder("https://a.example", "https://a.example")).toBe(true);
+    expect(isFederationIdOf("https://a.example", "https://a.example/federation/components/1")).toBe(true);
+    expect(isFederationIdOf("https://a.example", "https://a.example/federation/components/1", "components")).toBe(true);
+    expect(isFederationIdOf("https://a.example", "https://a.example/federation/components/1", "datasets")).toBe(false);
+    expect(isFederationIdOf("https://a.example", "https://a.example/federation/components/", "components")).toBe(false);
     // A longer host that starts the same is another instance.
-    expect(isUnder("https://a.example.evil/x", "https://a.example")).toBe(false);
-    expect(isUnder(42, "https://a.example")).toBe(false);
+    expect(isFederationIdOf("https://a.example", "https://a.example.evil/federation/components/1")).toBe(false);
+    expect(isFederationIdOf("https://a.example", 42)).toBe(false);
+    expect(isActorOf("https://a.example", "https://a.example")).toBe(true);
+    expect(isActorOf("https://a.example", "https://a.example/federation/cities/paris")).toBe(true);
+    expect(isActorOf("https://a.example", "https://a.example/federation/components/1")).toBe(false);
+  });
+
+  it("does not take the ids of an instance served under a path for those of the instance at its origin", () => {
+    // Two instances on one host: https://h.example, and https://h.example/x.
+    const nested = "https://h.example/x/federation/components/1";
+    expect(isFederationIdOf("https://h.example", nested)).toBe(false);
+    expect(isFederationIdOf("https://h.example", "https://h.example/x/federation/activities/1", "activities")).toBe(false);
+    expect(isActorOf("https://h.example", "https://h.example/x")).toBe(false);
+    expect(isActorOf("https://h.example", "https://h.example/x/federation/cities/paris")).toBe(false);
+    expect(isFederationIdOf("https://h.example/x", nested, "components")).toBe(true);
   });
 });
 

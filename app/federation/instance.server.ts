@@ -50,9 +50,24 @@ export function instanceOfKeyId(keyId: string): string | null {
   return keyId.slice(0, hash);
 }
 
-/** Whether `uri` is the instance `base` itself or something under it (docs §1: no instance speaks for another). */
-export function isUnder(uri: unknown, base: string): boolean {
-  return typeof uri === "string" && (uri === base || uri.startsWith(`${base}/`) || uri.startsWith(`${base}#`));
+/** The kinds of ids an instance mints under `{instance id}/federation/` (docs §1). */
+export type FederationIdKind = "activities" | "components" | "datasets" | "cities";
+
+/**
+ * Whether `uri` is an id of `instance` (docs §1: no instance speaks for another): under
+ * `{instance}/federation/`, or `{instance}/federation/{kind}/` when a kind is named, with
+ * something after it. A plain prefix would not do: instance ids may carry a path, and the ids of
+ * `https://h.example/x` start with `https://h.example/` without being `https://h.example`'s.
+ */
+export function isFederationIdOf(instance: string, uri: unknown, kind?: FederationIdKind): boolean {
+  if (typeof uri !== "string") return false;
+  const prefix = kind === undefined ? `${instance}/federation/` : `${instance}/federation/${kind}/`;
+  return uri.length > prefix.length && uri.startsWith(prefix);
+}
+
+/** An actor of `instance`: the instance itself, or one of its cities. */
+export function isActorOf(instance: string, uri: unknown): boolean {
+  return uri === instance || isFederationIdOf(instance, uri, "cities");
 }
 
 // --- Keys ---------------------------------------------------------------------------------
@@ -81,6 +96,13 @@ export type PinnedKey = { id: string; publicKeyPem: string; status: "current" | 
 export type SigningKey = { kid: string; keyId: string; privateKey: KeyObject };
 
 type KeyRow = { kid: string; privateKey: string };
+
+/**
+ * What private_key holds once a retired key's private half is destroyed (the worker does it a
+ * week after the rotation, worker.server.ts): the column is NOT NULL, and the row stays for its
+ * public half, which still verifies what this instance signed with it.
+ */
+export const DESTROYED_PRIVATE_KEY = "";
 
 function signingKeyOf(row: KeyRow): SigningKey {
   return { kid: row.kid, keyId: keyIdOf(row.kid), privateKey: importPrivateKey(row.privateKey) };
@@ -115,13 +137,16 @@ export function currentKey(database?: Database): Promise<SigningKey> {
   return withPlatformAdmin(async (tx) => signingKeyOf(await currentKeyRow(tx)), database);
 }
 
-/** One of this instance's keys by kid, current or retired (the outbox signs with a named key), or null. */
+/**
+ * One of this instance's keys by kid, current or retired (the outbox signs with a named key), or
+ * null: unknown, or retired long enough ago that its private half was destroyed.
+ */
 export async function instanceKey(kid: string, database?: Database): Promise<SigningKey | null> {
   const row = await withPlatformAdmin(
     (tx) => tx.federationKey.findUnique({ where: { kid }, select: { kid: true, privateKey: true } }),
     database,
   );
-  return row ? signingKeyOf(row) : null;
+  return row && row.privateKey !== DESTROYED_PRIVATE_KEY ? signingKeyOf(row) : null;
 }
 
 /** The keys peers may verify with: the current one and those retired less than 24 hours ago. */

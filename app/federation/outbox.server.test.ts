@@ -5,12 +5,13 @@ import { randomUUID } from "node:crypto";
 import { once } from "node:events";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../tests/support/database";
 import { insertPeer, ourPublicKeys, startFakePeer, type FakePeer, type ReceivedRequest } from "../../tests/support/federation";
+import { resetConfig } from "../config.server";
 import { withPlatformAdmin } from "../db/database.server";
 import type { FederationPeer } from "../db/generated/client.ts";
-import { discoveryDocumentIn, instanceId, keyIdOf, rotateKey } from "./instance.server";
+import { currentKey, discoveryDocumentIn, instanceId, keyIdOf, rotateKey } from "./instance.server";
 import {
   backoffMs,
   capabilityOf,
@@ -177,18 +178,18 @@ describe("delivery", () => {
   });
 
   it("retries a 5xx with backoff, and a 429 no sooner than its Retry-After", async () => {
-    const { fake, peer } = await fakePeer();
-    fake.answer = (request) =>
-      (request.json as Activity).type === "Create"
-        ? { status: 503, body: { error: "unavailable", message: "maintenance" } }
-        : { status: 429, body: { error: "rate_limited", message: "slow down" }, headers: { "retry-after": "600" } };
+    const unavailable = await fakePeer();
+    const busy = await fakePeer();
+    unavailable.fake.answer = () => ({ status: 503, body: { error: "unavailable", message: "maintenance" } });
+    busy.fake.answer = () => ({ status: 429, body: { error: "rate_limited", message: "slow down" }, headers: { "retry-after": "600" } });
     await withPlatformAdmin(async (tx) => {
-      await enqueue(tx, peer.id, component());
-      await enqueue(tx, peer.id, createActivity("Delete", `${instanceId()}/federation/components/1`));
+      await enqueue(tx, unavailable.peer.id, component());
+      await enqueue(tx, busy.peer.id, createActivity("Delete", `${instanceId()}/federation/components/1`));
     }, database);
     const now = soon();
     expect(await deliverDue({ database, now, random: () => 0.5 })).toEqual({ delivered: 0, retried: 2, failed: 0 });
-    const [create, remove] = await rows(peer.id);
+    const [create] = await rows(unavailable.peer.id);
+    const [remove] = await rows(busy.peer.id);
     expect(create).toMatchObject({ status: "pending", attempts: 1, lastError: "HTTP 503 unavailable: maintenance" });
     expect(create!.nextAttemptAt.getTime()).toBe(now.getTime() + 30_000);
     expect(remove!.nextAttemptAt.getTime()).toBe(now.getTime() + 600_000);
@@ -197,10 +198,33 @@ describe("delivery", () => {
     expect(await deliverDue({ database, now: new Date(now.getTime() + 29_000) })).toEqual({ delivered: 0, retried: 0, failed: 0 });
     const second = new Date(now.getTime() + 31_000);
     expect(await deliverDue({ database, now: second, random: () => 0.5 })).toEqual({ delivered: 0, retried: 1, failed: 0 });
-    const [again] = await rows(peer.id);
+    const [again] = await rows(unavailable.peer.id);
     expect(again).toMatchObject({ attempts: 2 });
     expect(again!.nextAttemptAt.getTime()).toBe(second.getTime() + 60_000);
-    expect(fake.received).toHaveLength(3);
+    expect(unavailable.fake.received).toHaveLength(2);
+    expect(busy.fake.received).toHaveLength(1);
+  });
+
+  it("retries a 401 that a key rotation explains, and fails another 401 at once", async () => {
+    const { fake, peer } = await fakePeer();
+    const answers = [
+      { status: 401, body: { error: "unknown_key", message: "No known key" } },
+      { status: 401, body: { error: "bad_signature", message: "does not verify" } },
+      { status: 401, body: { error: "digest_mismatch", message: "altered" } },
+    ];
+    fake.answer = () => answers.shift() ?? { status: 202 };
+    await withPlatformAdmin(async (tx) => {
+      await enqueue(tx, peer.id, component());
+      await enqueue(tx, peer.id, component());
+    }, database);
+    const now = soon();
+    expect(await deliverDue({ database, now })).toEqual({ delivered: 0, retried: 1, failed: 0 });
+    expect(await deliverDue({ database, now: new Date(now.getTime() + 3_600_000) })).toEqual({ delivered: 0, retried: 1, failed: 0 });
+    expect(await deliverDue({ database, now: new Date(now.getTime() + 7_200_000) })).toEqual({ delivered: 1, retried: 0, failed: 1 });
+    expect((await rows(peer.id)).map((row) => [row.status, row.attempts, row.lastError])).toEqual([
+      ["failed", 3, "HTTP 401 digest_mismatch: altered"],
+      ["delivered", 1, null],
+    ]);
   });
 
   it("fails at once on another 4xx, keeping the peer's reason", async () => {
@@ -255,6 +279,48 @@ describe("delivery", () => {
     expect(suspended.fake.received).toHaveLength(1);
   });
 
+  it("delivers one peer's messages in the order they were written, a message to retry holding back those behind it", async () => {
+    const { fake, peer } = await fakePeer();
+    const dataset = `${instanceId()}/federation/datasets/${randomUUID()}`;
+    const written = [
+      createActivity("Create", { type: "civitas:Dataset", id: dataset }),
+      createActivity("Update", { type: "civitas:Dataset", id: dataset }),
+      createActivity("Delete", dataset),
+    ];
+    // Written in one transaction (one created_at for all if it were the transaction's time).
+    await withPlatformAdmin(async (tx) => {
+      for (const activity of written) await enqueue(tx, peer.id, activity);
+    }, database);
+    let down = true;
+    fake.answer = () => (down ? { status: 503 } : { status: 202 });
+    const now = soon();
+    expect(await deliverDue({ database, now })).toEqual({ delivered: 0, retried: 1, failed: 0 });
+    // Only the Create was tried; the others wait behind it, even when they are due.
+    expect(fake.received.map((request) => (request.json as Activity).id)).toEqual([written[0]!.id]);
+    expect(await deliverDue({ database, now: new Date(now.getTime() + 10_000) })).toEqual({ delivered: 0, retried: 0, failed: 0 });
+    down = false;
+    expect(await deliverDue({ database, now: new Date(now.getTime() + 3_600_000) })).toEqual({ delivered: 3, retried: 0, failed: 0 });
+    expect(fake.received.map((request) => (request.json as Activity).id)).toEqual([written[0]!.id, ...written.map((activity) => activity.id)]);
+  });
+
+  it("lets the next message go once one is refused for good, and never holds back another peer", async () => {
+    const refusing = await fakePeer();
+    const down = await fakePeer();
+    const fine = await fakePeer();
+    refusing.fake.answer = (request) => ((request.json as Activity).type === "Create" ? { status: 422, body: { error: "refused", message: "no" } } : { status: 202 });
+    down.fake.answer = () => ({ status: 503 });
+    await withPlatformAdmin(async (tx) => {
+      for (const { peer } of [refusing, down, fine]) {
+        await enqueue(tx, peer.id, component());
+        await enqueue(tx, peer.id, createActivity("Delete", `${instanceId()}/federation/components/1`));
+      }
+    }, database);
+    expect(await deliverDue({ database, now: soon() })).toEqual({ delivered: 3, retried: 1, failed: 1 });
+    expect(refusing.fake.received.map((request) => (request.json as Activity).type)).toEqual(["Create", "Delete"]);
+    expect(down.fake.received.map((request) => (request.json as Activity).type)).toEqual(["Create"]);
+    expect(fine.fake.received.map((request) => (request.json as Activity).type)).toEqual(["Create", "Delete"]);
+  });
+
   it("does not let one peer's backlog starve the others", async () => {
     const busy = await fakePeer();
     const quiet = await fakePeer();
@@ -273,10 +339,12 @@ describe("delivery", () => {
       for (let index = 0; index < 20; index += 1) await enqueue(tx, peer.id, component());
     }, database);
     const now = soon();
-    const reports = await Promise.all(Array.from({ length: 4 }, () => deliverDue({ database, now, limit: 20, perPeer: 20 })));
-    expect(reports.reduce((sum, report) => sum + report.delivered, 0)).toBe(20);
+    const reports = await Promise.all(Array.from({ length: 4 }, (_, index) => deliverDue({ database, now, limit: 20, perPeer: 5 + index })));
+    expect(reports.reduce((sum, report) => sum + report.delivered, 0)).toBeGreaterThan(0);
+    // What is left goes on later runs; nothing twice, and in order.
+    for (let round = 1; round <= 5; round += 1) await deliverDue({ database, now: new Date(now.getTime() + round * 3_600_000) });
     const ids = fake.received.map((request) => (request.json as Activity).id);
-    expect(ids).toHaveLength(20);
+    expect(ids).toEqual((await rows(peer.id)).map((row) => (row.activity as Activity).id));
     expect(new Set(ids).size).toBe(20);
   });
 
@@ -302,8 +370,10 @@ describe("delivery", () => {
       const inbox = `http://127.0.0.1:${(slow.address() as AddressInfo).port}/federation/inbox`;
       await withPlatformAdmin((tx) => tx.federationPeer.update({ where: { id: peer.id }, data: { inboxUrl: inbox } }), database);
       await withPlatformAdmin((tx) => enqueue(tx, peer.id, component()), database);
+      // A second message behind it: another worker must not send it before the first is done.
+      await withPlatformAdmin((tx) => enqueue(tx, peer.id, component()), database);
       const now = soon();
-      const first = deliverDue({ database, now });
+      const first = deliverDue({ database, now, perPeer: 1 });
       await reached;
       expect(await deliverDue({ database, now: new Date(now.getTime() + 60_000) })).toEqual({ delivered: 0, retried: 0, failed: 0 });
       release();
@@ -317,9 +387,10 @@ describe("delivery", () => {
 });
 
 describe("signing during a key rotation", () => {
-  it("signs with the key the announced one replaces until the announcement is delivered", async () => {
+  it("signs with the key the announced one replaces until the announcement is delivered, then with the new one", async () => {
     const { fake, peer } = await fakePeer();
     const before = await withPlatformAdmin((tx) => tx.federationKey.findFirst({ where: { status: "current" } }), database);
+    await withPlatformAdmin((tx) => enqueue(tx, peer.id, component()), database);
     const { previous, current } = await withPlatformAdmin(async (tx) => {
       const keys = await rotateKey(tx);
       const update = createActivity("Update", await discoveryDocumentIn(tx));
@@ -330,17 +401,60 @@ describe("signing during a key rotation", () => {
     }, database);
     if (before) expect(previous).toBe(before.kid);
 
-    // The peer is down for the Update: the Create goes, signed with the old key it still trusts.
+    // The peer is down for the Update: the Create written before the rotation goes, signed with
+    // the old key it still trusts; the Create written after waits behind the Update.
     fake.answer = (request) => ((request.json as Activity).type === "Update" ? { status: 503 } : { status: 202 });
     expect(await deliverDue({ database, now: soon() })).toEqual({ delivered: 1, retried: 1, failed: 0 });
-    expect(await Promise.all(fake.received.map((request) => verifiedKeyId(request, fake)))).toEqual([keyIdOf(previous), keyIdOf(previous)]);
+    const sent = async () =>
+      Promise.all(fake.received.map(async (request) => [(request.json as Activity).type, await verifiedKeyId(request, fake)]));
+    expect(await sent()).toEqual([
+      ["Create", keyIdOf(previous)],
+      ["Update", keyIdOf(previous)],
+    ]);
 
-    // The Update gets through (still with the old key); what follows is signed with the new one.
+    // The Update gets through (still with the old key), and what follows it is signed with the new one.
     fake.answer = () => ({ status: 202 });
     fake.received.length = 0;
-    expect((await deliverDue({ database, now: new Date(Date.now() + 3_600_000) })).delivered).toBe(1);
+    expect(await deliverDue({ database, now: new Date(Date.now() + 3_600_000) })).toEqual({ delivered: 2, retried: 0, failed: 0 });
+    expect(await sent()).toEqual([
+      ["Update", keyIdOf(previous)],
+      ["Create", keyIdOf(current)],
+    ]);
+  });
+
+  it("never gives up an instance Update while the peer is a peer", async () => {
+    const { fake, peer } = await fakePeer();
+    fake.answer = () => ({ status: 403, body: { error: "peer_not_accepted", message: "not yet" } });
+    await withPlatformAdmin(async (tx) => {
+      await rotateKey(tx);
+      await enqueue(tx, peer.id, createActivity("Update", await discoveryDocumentIn(tx)));
+    }, database);
+    expect(await deliverDue({ database, now: soon(), random: () => 0.5 })).toEqual({ delivered: 0, retried: 1, failed: 0 });
+    const [row] = await rows(peer.id);
+    expect(row).toMatchObject({ status: "pending", attempts: 1, lastError: "HTTP 403 peer_not_accepted: not yet" });
+    // Days later, when any other message would have been given up.
+    const later = new Date(row!.createdAt.getTime() + 4 * 86_400_000);
+    expect(await deliverDue({ database, now: later, random: () => 0.5 })).toEqual({ delivered: 0, retried: 1, failed: 0 });
+    expect((await rows(peer.id))[0]).toMatchObject({ status: "pending", attempts: 2 });
+    expect((await rows(peer.id))[0]!.nextAttemptAt.getTime()).toBe(later.getTime() + 60_000);
+  });
+});
+
+describe("addresses", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    resetConfig();
+  });
+
+  it("does not deliver to a peer whose inbox resolves to loopback when this instance is not on loopback, and tries again later", async () => {
+    const { fake, peer } = await fakePeer();
+    await withPlatformAdmin((tx) => tx.federationPeer.update({ where: { id: peer.id }, data: { inboxUrl: `http://localhost:${fake.port}/federation/inbox` } }), database);
+    await currentKey(database);
+    vi.stubEnv("CIVITAS_PUBLIC_URL", "https://civitas.example");
+    resetConfig();
     await withPlatformAdmin((tx) => enqueue(tx, peer.id, component()), database);
-    expect((await deliverDue({ database, now: new Date(Date.now() + 3_600_000) })).delivered).toBe(1);
-    expect(await Promise.all(fake.received.map((request) => verifiedKeyId(request, fake)))).toEqual([keyIdOf(previous), keyIdOf(current)]);
+    expect(await deliverDue({ database, now: soon() })).toEqual({ delivered: 0, retried: 1, failed: 0 });
+    expect((await rows(peer.id))[0]!.lastError).toMatch(/was not contacted: localhost resolves to .*a loopback address/);
+    expect(fake.received).toHaveLength(0);
   });
 });

@@ -329,6 +329,41 @@ describe("keys", () => {
     await receive(peerActivity(fake, "Update", { ...first, keys: [{ id: older.keyId, type: "Ed25519", status: "current", publicKeyPem: older.publicKeyPem, created: earlier }] }), newKey);
     expect(((await peerRow(fake.instanceId)) as FederationPeer).keys).toEqual(row.keys);
     expect(peer.id).toBe(row.id);
+    // The Update that retired the old key, sent again signed with it (another id): no harm, no change.
+    await receive(peerActivity(fake, "Update", rotated), oldKey);
+    expect(((await peerRow(fake.instanceId)) as FederationPeer).keys).toEqual(row.keys);
+  });
+
+  it("re-pins only from an Update signed with the key pinned as current, not with a retired one", async () => {
+    const fake = await newFake();
+    await insertPeer(database, fake);
+    const oldKey = fake.key;
+    const newKey = fake.newKey();
+    const key = (k: FakeKey, status: "current" | "retired", at: string) => ({
+      id: k.keyId,
+      type: "Ed25519" as const,
+      status,
+      publicKeyPem: k.publicKeyPem,
+      ...(status === "current" ? { created: at } : { retired: at }),
+    });
+    const now = new Date().toISOString();
+    await receive(peerActivity(fake, "Update", { ...fake.document, keys: [key(newKey, "current", now), key(oldKey, "retired", now)] }), oldKey);
+    const pinned = ((await peerRow(fake.instanceId)) as FederationPeer).keys;
+
+    // Whoever holds the old key (still accepted for a day) announces a key of their own, newer.
+    const theirs = fake.newKey();
+    const later = new Date(Date.now() + 60_000).toISOString();
+    const hijack = peerActivity(fake, "Update", { ...fake.document, name: "Hijacked", keys: [key(theirs, "current", later), key(oldKey, "retired", later)] });
+    await expect(receive(hijack, oldKey)).rejects.toMatchObject({ status: 422, code: "refused" });
+    const row = (await peerRow(fake.instanceId)) as FederationPeer;
+    expect(row.keys).toEqual(pinned);
+    expect(row.name).not.toBe("Hijacked");
+    // The same from the current key is a rotation like any other.
+    await receive(peerActivity(fake, "Update", { ...fake.document, keys: [key(theirs, "current", later), key(newKey, "retired", later)] }), newKey);
+    expect(((await peerRow(fake.instanceId)) as FederationPeer).keys).toEqual([
+      expect.objectContaining({ id: theirs.keyId, status: "current" }),
+      expect.objectContaining({ id: newKey.keyId, status: "retired" }),
+    ]);
   });
 
   it("rotates the instance key and announces it to every peer, signed with the old key", async () => {

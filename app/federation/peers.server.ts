@@ -17,7 +17,7 @@
 // with it through the foreign keys), then tells the peer directly, best effort, with a 5 s
 // timeout: the outbox cannot carry a message to a peer that no longer exists, and an operator
 // removing a peer should not wait days for it to answer. A peer that missed it learns at its next
-// message (403 unknown_peer).
+// message (401 bad_signature: its keys are no longer pinned here, docs §5).
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { recordPlatformAudit } from "../audit/audit.server";
@@ -555,7 +555,7 @@ function embeddedFollow(activity: Activity): { id?: unknown; actor?: unknown; ob
 }
 
 /** Follow, Accept, Reject, Undo of a peering, and an instance Update (key rotation). */
-export async function onPeeringActivity({ tx, peer, activity }: InboxContext): Promise<void> {
+export async function onPeeringActivity({ tx, peer, activity, keyId }: InboxContext): Promise<void> {
   switch (activity.type) {
     case "Follow": {
       if (activity.object !== instanceId()) throw refused("A Follow between instances follows the receiving instance.");
@@ -612,6 +612,14 @@ export async function onPeeringActivity({ tx, peer, activity }: InboxContext): P
         pinned.some((key) => key.id === current?.id && key.status === "retired") ||
         (current?.created !== undefined && pinnedCurrent?.created !== undefined && Date.parse(current.created) < Date.parse(pinnedCurrent.created));
       if (stale) return;
+      // Only the key pinned as current re-pins: a retired key, still accepted for a day for what
+      // was signed before the rotation, must not bring itself or a key of its holder's choosing
+      // back. A retired key's Update that would change nothing (the one that retired it, sent
+      // again) is no harm.
+      if (pinnedCurrent === undefined || keyId !== pinnedCurrent.id) {
+        if (current?.id !== undefined && current.id === pinnedCurrent?.id) return;
+        throw refused("An instance Update is accepted only signed with the instance's key pinned here as current.");
+      }
       const keys = pinKeys(document.keys);
       await tx.federationPeer.update({
         where: { id: peer.id },

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from "../../tests/support/datab
 import { insertPeer, startFakePeer, type FakePeer } from "../../tests/support/federation";
 import { withPlatformAdmin } from "../db/database.server";
 import type { FederationPeer } from "../db/generated/client.ts";
-import { currentKey, instanceId, rotateKey } from "./instance.server";
+import { currentKey, discoveryDocumentIn, instanceId, instanceKey, keyIdOf, rotateKey } from "./instance.server";
 import { createActivity, enqueue } from "./outbox.server";
 import { pruneFederationRows, startFederationWorker } from "./worker.server";
 
@@ -62,7 +62,7 @@ describe("the worker", () => {
 });
 
 describe("pruning", () => {
-  it("deletes old receipts, old delivered and failed messages and week-old retired keys, and nothing else", async () => {
+  it("deletes old receipts and old delivered and failed messages, destroys week-old retired private keys, and nothing else", async () => {
     const now = new Date();
     const ago = (days: number) => new Date(now.getTime() - days * DAY);
     const activity = (id: string) => ({ id, type: "Delete", actor: instanceId(), object: "x" });
@@ -95,7 +95,7 @@ describe("pruning", () => {
       async (tx) => ({
         receipts: (await tx.federationInbox.findMany({ select: { messageId: true } })).map((row) => row.messageId),
         messages: (await tx.federationOutbox.findMany({ select: { activity: true } })).map((row) => (row.activity as { id: string }).id),
-        keys: (await tx.federationKey.findMany({ select: { kid: true } })).map((row) => row.kid),
+        keys: await tx.federationKey.findMany({ select: { kid: true, publicKey: true, privateKey: true } }),
       }),
       database,
     );
@@ -103,7 +103,31 @@ describe("pruning", () => {
     expect(left.messages).toEqual(expect.arrayContaining(["delivered-recent", "failed-recent", "pending-old"]));
     expect(left.messages).not.toContain("delivered-old");
     expect(left.messages).not.toContain("failed-old");
-    expect(left.keys).not.toContain(rotated.old.previous);
-    expect(left.keys).toEqual(expect.arrayContaining([rotated.recent.previous, rotated.recent.current]));
+    // The week-old key keeps its public half (it verifies what was signed with it), not its private one.
+    const kept = new Map(left.keys.map((key) => [key.kid, key]));
+    expect(kept.get(rotated.old.previous)).toMatchObject({ privateKey: "", publicKey: expect.stringContaining("BEGIN PUBLIC KEY") });
+    expect(await instanceKey(rotated.old.previous, database)).toBeNull();
+    for (const kid of [rotated.recent.previous, rotated.recent.current]) expect(kept.get(kid)?.privateKey).toContain("BEGIN PRIVATE KEY");
+    expect(await pruneFederationRows({ database, now })).toEqual({ receipts: 0, messages: 0, keys: 0 });
+  });
+
+  it("keeps a retired private key as long as a rotation's Update that replaces it waits for a peer", async () => {
+    const now = new Date();
+    const ago = (days: number) => new Date(now.getTime() - days * DAY);
+    const { update, retired } = await withPlatformAdmin(async (tx) => {
+      const rotation = await rotateKey(tx, ago(20));
+      // The document as it was then: the new key, and the one it replaced (not those retired since).
+      const document = await discoveryDocumentIn(tx, ago(20));
+      const keys = document.keys.filter((key) => key.status === "current" || key.id === keyIdOf(rotation.previous));
+      const activity = createActivity("Update", { ...document, keys });
+      await enqueue(tx, peer.id, activity);
+      return { update: activity, retired: rotation.previous };
+    }, database);
+    expect((await pruneFederationRows({ database, now })).keys).toBe(0);
+    expect((await instanceKey(retired, database))?.kid).toBe(retired);
+    // Delivered at last: the key signs nothing any more.
+    await withPlatformAdmin((tx) => tx.federationOutbox.updateMany({ where: { activity: { path: ["id"], equals: update.id } }, data: { status: "delivered", deliveredAt: now } }), database);
+    expect((await pruneFederationRows({ database, now })).keys).toBe(1);
+    expect(await instanceKey(retired, database)).toBeNull();
   });
 });

@@ -4,7 +4,8 @@
 // LOCKED (outbox.server.ts), refreshes claim their datasets (datasets.server.ts), pruning is
 // idempotent. A failure is logged and the next tick tries again.
 import { withPlatformAdmin, type Database } from "../db/database.server";
-import { deliverDue } from "./outbox.server";
+import { DESTROYED_PRIVATE_KEY } from "./instance.server";
+import { deliverDue, replacedKid } from "./outbox.server";
 
 export type FederationWorker = { tick(): Promise<void>; stop(): Promise<void> };
 
@@ -30,8 +31,10 @@ export const DELIVERED_MESSAGE_DAYS = 7;
 /** Failed ones a month: the operator sees them in the console. */
 export const FAILED_MESSAGE_DAYS = 30;
 /**
- * Retired private keys are deleted a week after their rotation: by then the rotation's
- * announcement has been delivered or given up (3 days), and nothing signs with them any more.
+ * A retired key's private half is destroyed a week after its rotation, unless a key rotation's
+ * Update that replaces it is still waiting for a peer (everything to that peer is signed with it
+ * until then: outbox.server.ts). Its row and public half stay: they verify what this instance
+ * signed with it (components' proofs), and private_key, NOT NULL, holds DESTROYED_PRIVATE_KEY.
  */
 export const RETIRED_KEY_DAYS = 7;
 /** Batches delivered per tick at most: a backlog drains quickly without holding the tick forever. */
@@ -118,7 +121,10 @@ export function startFederationWorker(options: FederationWorkerOptions): Federat
   };
 }
 
-/** Deletes the rows kept only for a while (see the constants above); answers how many of each. */
+/**
+ * Deletes the rows kept only for a while, and destroys old retired private keys (see the
+ * constants above); answers how many of each.
+ */
 export async function pruneFederationRows(
   options: { database?: Database; now?: Date } = {},
 ): Promise<{ receipts: number; messages: number; keys: number }> {
@@ -128,7 +134,19 @@ export async function pruneFederationRows(
     const receipts = await tx.federationInbox.deleteMany({ where: { receivedAt: { lt: before(INBOX_RECEIPT_DAYS) } } });
     const delivered = await tx.federationOutbox.deleteMany({ where: { status: "delivered", deliveredAt: { lt: before(DELIVERED_MESSAGE_DAYS) } } });
     const failed = await tx.federationOutbox.deleteMany({ where: { status: "failed", createdAt: { lt: before(FAILED_MESSAGE_DAYS) } } });
-    const keys = await tx.federationKey.deleteMany({ where: { status: "retired", retiredAt: { lt: before(RETIRED_KEY_DAYS) } } });
+    const rotations = await tx.$queryRaw<{ activity: unknown }[]>`
+      SELECT activity FROM federation_outbox
+       WHERE status = 'pending' AND activity->>'type' = 'Update' AND activity->'object'->>'type' = 'CivitasInstance'`;
+    const stillSigning = rotations.map((rotation) => replacedKid(rotation.activity)).filter((kid): kid is string => kid !== null);
+    const keys = await tx.federationKey.updateMany({
+      where: {
+        status: "retired",
+        retiredAt: { lt: before(RETIRED_KEY_DAYS) },
+        privateKey: { not: DESTROYED_PRIVATE_KEY },
+        ...(stillSigning.length > 0 && { kid: { notIn: stillSigning } }),
+      },
+      data: { privateKey: DESTROYED_PRIVATE_KEY },
+    });
     return { receipts: receipts.count, messages: delivered.count + failed.count, keys: keys.count };
   }, options.database);
 }
