@@ -613,7 +613,7 @@ async function checkSharedWith(tx: Tx, uris: readonly string[], originUri: strin
       problems.push(`${uri} is not a city of this instance or of an active peer`);
       continue;
     }
-    const listed = discoveryCities(peer.discovery);
+    const listed = discoveryCities(peer).map((city) => city.uri);
     if (listed.includes(uri)) accepted.add(uri);
     else problems.push(`${uri} is not among the cities ${peer.instanceId} lists`);
   }
@@ -638,24 +638,21 @@ export async function shareableCities(principal: Principal, context: ServiceCont
       tx.federationPeer.findMany({ where: ACTIVE_PEER, select: { instanceId: true, discovery: true }, orderBy: { name: "asc" } }),
     ]);
     const local = cities.map((city) => ({ uri: cityUri(city.slug), slug: city.slug, names: city.names as LanguageMap, instance: instanceId(), local: true }));
-    const remote = peers.flatMap((peer) => {
-      const listed = (peer.discovery as { cities?: unknown } | null)?.cities;
-      if (!Array.isArray(listed)) return [];
-      return listed.flatMap((city: unknown) => {
-        const { id, slug, names } = (city ?? {}) as { id?: unknown; slug?: unknown; names?: unknown };
-        if (typeof id !== "string" || !isCityOf(peer.instanceId, id)) return [];
-        const textNames = names && typeof names === "object" ? Object.fromEntries(Object.entries(names).filter((entry): entry is [string, string] => typeof entry[1] === "string")) : {};
-        return [{ uri: id, slug: typeof slug === "string" ? slug : id.slice(id.lastIndexOf("/") + 1), names: textNames, instance: peer.instanceId, local: false }];
-      });
-    });
+    const remote = peers.flatMap((peer) => discoveryCities(peer).map((city) => ({ ...city, instance: peer.instanceId, local: false })));
     return [...local, ...remote];
   }, context.database);
 }
 
-function discoveryCities(discovery: unknown): string[] {
-  const cities = (discovery as { cities?: unknown } | null)?.cities;
+/** The cities a peer's pinned discovery document lists under its own id space. */
+function discoveryCities(peer: { instanceId: string; discovery: unknown }): { uri: string; slug: string; names: LanguageMap }[] {
+  const cities = (peer.discovery as { cities?: unknown } | null)?.cities;
   if (!Array.isArray(cities)) return [];
-  return cities.flatMap((city) => (city && typeof city === "object" && typeof (city as { id?: unknown }).id === "string" ? [(city as { id: string }).id] : []));
+  return cities.flatMap((city: unknown) => {
+    const { id, slug, names } = (city ?? {}) as { id?: unknown; slug?: unknown; names?: unknown };
+    if (typeof id !== "string" || !isCityOf(peer.instanceId, id)) return [];
+    const textNames = names && typeof names === "object" ? Object.fromEntries(Object.entries(names).filter((entry): entry is [string, string] => typeof entry[1] === "string")) : {};
+    return [{ uri: id, slug: typeof slug === "string" ? slug : id.slice(id.lastIndexOf("/") + 1), names: textNames }];
+  });
 }
 
 const policyOf = (row: DatasetRow) =>
@@ -778,17 +775,7 @@ export async function updateDatasetSharing(principal: Principal, input: DatasetS
     const before = await ownDataset(tx, tenantId, parsed.datasetId);
     const viewer = await viewerOf(tx, tenantId);
     const sharedWith = parsed.sharing === "cities" ? await checkSharedWith(tx, parsed.sharedWith ?? [], viewer.uri) : [];
-    const after = await tx.federationDataset.update({ where: { id: before.id }, data: { sharing: parsed.sharing, sharedWith }, select: DATASET_SELECT });
-    await announceChange(tx, before, after);
-    await recordAudit(tx, tenantId, {
-      actor,
-      action: "federation.dataset.sharing_changed",
-      subject: { type: "federation_dataset", id: after.id },
-      before: policyOf(before),
-      after: policyOf(after),
-      requestId: context.requestId,
-    });
-    return datasetView(after, { tenantId }, null);
+    return changePublication(tx, before, { sharing: parsed.sharing, sharedWith }, { tenantId, actor, action: "federation.dataset.sharing_changed", requestId: context.requestId });
   }, context.database);
 }
 
@@ -801,18 +788,28 @@ export async function withdrawDataset(principal: Principal, input: { datasetId: 
   return withPlatformAdmin(async (tx) => {
     const before = await ownDataset(tx, tenantId, input?.datasetId);
     if (before.withdrawnAt) throw new Conflict("already_withdrawn", "The dataset is withdrawn already.");
-    const after = await tx.federationDataset.update({ where: { id: before.id }, data: { withdrawnAt: new Date() }, select: DATASET_SELECT });
-    await announceChange(tx, before, after);
-    await recordAudit(tx, tenantId, {
-      actor,
-      action: "federation.dataset.withdrawn",
-      subject: { type: "federation_dataset", id: after.id },
-      before: policyOf(before),
-      after: policyOf(after),
-      requestId: context.requestId,
-    });
-    return datasetView(after, { tenantId }, null);
+    return changePublication(tx, before, { withdrawnAt: new Date() }, { tenantId, actor, action: "federation.dataset.withdrawn", requestId: context.requestId });
   }, context.database);
+}
+
+/** Changes one of the city's publications: peers hear what it means for them, and it is audited. */
+async function changePublication(
+  tx: Tx,
+  before: DatasetRow,
+  data: Prisma.FederationDatasetUpdateInput,
+  audit: { tenantId: string; actor: AuditActor; action: string; requestId?: string },
+): Promise<DatasetView> {
+  const after = await tx.federationDataset.update({ where: { id: before.id }, data, select: DATASET_SELECT });
+  await announceChange(tx, before, after);
+  await recordAudit(tx, audit.tenantId, {
+    actor: audit.actor,
+    action: audit.action,
+    subject: { type: "federation_dataset", id: after.id },
+    before: policyOf(before),
+    after: policyOf(after),
+    requestId: audit.requestId,
+  });
+  return datasetView(after, { tenantId: audit.tenantId }, null);
 }
 
 // --- Refresh -----------------------------------------------------------------------------------------
