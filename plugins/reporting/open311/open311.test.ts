@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withTenant } from "../../../app/db/database.server";
 import { createTestDatabase, type TestDatabase } from "../../../tests/support/database";
 import { rawRequest } from "../../../tests/support/http";
-import { backdateRequest, setReportingEnabled, setRequestState, startOpen311, suspendCity, type Open311Harness } from "./harness";
+import { apiClientWithKey, backdateRequest, runReporting, setReportingEnabled, setRequestState, startOpen311, suspendCity, type Open311Harness } from "./harness";
 
 let database: TestDatabase;
 let h: Open311Harness;
@@ -393,6 +393,87 @@ describe("GET requests and GET requests/{id}", () => {
     const empties = await call(h.url(paris(), "requests.json?status=&service_code=&start_date=&end_date=&service_request_id=&jurisdiction_id="));
     expect(empties.status).toBe(200);
     expect(empties.json).toEqual(plain.json);
+  });
+});
+
+describe("what a request says", () => {
+  // A city of its own, speaking three languages, so that the other tests' cities stay as they are.
+  let slug: string;
+  let tenantId: string;
+  let apiKey: string;
+  beforeAll(async () => {
+    const { createCity } = await import("../../../tests/support/factories");
+    const city = await createCity(database);
+    await runReporting(database, city.id);
+    ({ apiKey } = await apiClientWithKey(database, city.id, ["read", "write"]));
+    ({ slug, id: tenantId } = city);
+    await database.owner.query("UPDATE cities SET enabled_locales = ARRAY['en', 'fr', 'de'] WHERE id = $1", [tenantId]);
+  });
+
+  const listed = async (query: string, language: string) =>
+    ((await call(h.url(slug, `requests.json?${query}`), { headers: { "Accept-Language": language } })).json as Record<string, unknown>[]);
+
+  it("names the service in the client's language, else the city's, else in any language it has, else by its code", async () => {
+    // bulky-waste is named in English and French; graffiti here in Hungarian only (the others empty).
+    const bulky = await createIn(slug, apiKey, { service_code: "bulky-waste", "attribute[KIND]": "sofa" });
+    const graffiti = await createIn(slug, apiKey, { service_code: "graffiti" });
+    await database.owner.query(`UPDATE reporting_categories SET names = '{"de": "", "en": "", "hu": "Falfirka"}' WHERE tenant_id = $1 AND code = 'graffiti'`, [tenantId]);
+    const names = async (language: string) =>
+      Object.fromEntries((await listed(`service_request_id=${bulky},${graffiti}`, language)).map((request) => [request.service_code, request.service_name]));
+    expect(await names("fr")).toEqual({ "bulky-waste": "Encombrants", graffiti: "Falfirka" });
+    expect(await names("de")).toEqual({ "bulky-waste": "Bulky waste", graffiti: "Falfirka" });
+    const xml = await call(h.url(slug, `requests/${bulky}.xml`), { headers: { "Accept-Language": "fr" } });
+    expect((xml.xml!.service_requests as { request: Record<string, string>[] }).request[0]!.service_name).toBe("Encombrants");
+    await database.owner.query(`UPDATE reporting_categories SET names = '{}' WHERE tenant_id = $1 AND code = 'graffiti'`, [tenantId]);
+    expect((await names("fr")).graffiti).toBe("graffiti");
+  });
+
+  it("writes its datetimes in UTC, in whole seconds", async () => {
+    const id = await createIn(slug, apiKey);
+    await database.owner.query(
+      "UPDATE reporting_requests SET created_at = '2021-06-01T12:34:56.789+02:00', updated_at = '2021-06-02T00:00:59.999999Z', expected_at = '2021-07-01T23:30:00-01:00' WHERE tenant_id = $1 AND tracking_id = $2",
+      [tenantId, id],
+    );
+    for (const format of ["json", "xml"]) {
+      const answer = await call(h.url(slug, `requests/${id}.${format}`));
+      const request = format === "json" ? (answer.json as Record<string, string>[])[0] : (answer.xml!.service_requests as { request: Record<string, string>[] }).request[0];
+      expect(request).toMatchObject({ requested_datetime: "2021-06-01T10:34:56Z", updated_datetime: "2021-06-02T00:00:59Z", expected_datetime: "2021-07-02T00:30:00Z" });
+    }
+    const [listedOne] = await listed(`start_date=2021-06-01T10:34:56Z&end_date=2021-06-01T10:34:57Z`, "en");
+    expect(listedOne).toMatchObject({ service_request_id: id, requested_datetime: "2021-06-01T10:34:56Z" });
+  });
+
+  it("answers for the city's settings as they are now: a new agency name shows at once", async () => {
+    const id = await createIn(slug, apiKey);
+    const agency = async () => ((await call(h.url(slug, `requests/${id}.json`))).json as Record<string, unknown>[])[0]!.agency_responsible;
+    const setAgency = (name: string) =>
+      database.owner.query(`UPDATE plugin_installations SET settings = settings || jsonb_build_object('agencyName', jsonb_build_object('en', $2::text)) WHERE tenant_id = $1 AND plugin_id = 'reporting'`, [tenantId, name]);
+    await setAgency("Roads department");
+    expect(await agency()).toBe("Roads department");
+    await setAgency("Cleanliness department");
+    expect(await agency()).toBe("Cleanliness department");
+  });
+
+  it("answers a conditional GET of an unchanged list with 304, and HEAD with the headers alone", async () => {
+    // node:http, not fetch: fetch marks a conditional request no-cache, which no server answers with 304.
+    const ask = (method: string, headers: Record<string, string> = {}) =>
+      rawRequest(h.port, { method, path: `/${slug}/open311/v2/requests.json?status=open`, headers: { Host: `127.0.0.1:${h.port}`, ...headers } });
+    const first = await ask("GET");
+    expect(first.status).toBe(200);
+    const etag = String(first.headers.etag);
+    expect(etag).toMatch(/^W\/"[0-9a-f]+-/);
+    const again = await ask("GET", { "If-None-Match": etag });
+    expect(again.status).toBe(304);
+    expect(again.body).toBe("");
+    const head = await ask("HEAD");
+    expect(head.status).toBe(200);
+    expect(head.headers).toMatchObject({ "content-type": "application/json; charset=utf-8", "content-length": String(Buffer.byteLength(first.body)), etag });
+    expect(head.body).toBe("");
+    // A new request makes another list: another ETag, and the whole answer.
+    await createIn(slug, apiKey);
+    const changed = await ask("GET", { "If-None-Match": etag });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.etag).not.toBe(etag);
   });
 });
 

@@ -14,7 +14,7 @@ import { readSettings, REPORTING_PLUGIN_ID, type ReportingSettings } from "../se
 import { claimOfKey, clientOfKey, type ApiClientRow } from "./api-keys.server";
 import { badRequest, forbidden, notFound } from "./errors.server";
 import type { Element } from "./format.server";
-import { parseW3Datetime, w3Datetime, type Params } from "./params.server";
+import { parseW3Datetime, type Params } from "./params.server";
 import { translate, type Language } from "./services.server";
 
 const DAY_MS = 86_400_000;
@@ -137,6 +137,11 @@ export async function createOpen311Request(options: {
 // work, RLS as everywhere), whose first statement is the city's installation of the plugin —
 // none (not installed, or disabled) answers not found, exactly, with no cache to go stale.
 
+/**
+ * A request as the statement answers it: its datetimes already in the w3 format, and its
+ * category's name in the client's language or the city's default, or when it has neither, all
+ * its names (JSON text) for translate's last resort.
+ */
 type Row = {
   tracking_id: string;
   status: RequestStatus;
@@ -145,11 +150,12 @@ type Row = {
   longitude: number | null;
   address: string | null;
   media_url: string | null;
-  created_at: Date;
-  updated_at: Date;
-  expected_at: Date | null;
+  created_at: string;
+  updated_at: string;
+  expected_at: string | null;
   code: string;
-  names: Record<string, string> | null;
+  service_name: string | null;
+  names: string | null;
   status_notes: string | null;
   photo_id: string | null;
 };
@@ -167,11 +173,25 @@ async function readWithSettings(context: ReadContext, statement: LiteralSql): Pr
   return { settings: readSettings((found.settings ?? {}) as Record<string, unknown>), rows };
 }
 
-function requestsStatement(tenantId: string, conditions: readonly LiteralSql[], limit: number): LiteralSql {
-  const where = joinSql([literalSql`r.tenant_id = ${tenantId}::uuid`, ...conditions], " AND ");
+/** The category's name in `locale` when it has one (a string, not empty: translate's test), else NULL. */
+const categoryNameIn = (locale: string) =>
+  literalSql`CASE WHEN jsonb_typeof(c.names -> ${locale}) = 'string' THEN NULLIF(c.names ->> ${locale}, '') END`;
+
+function requestsStatement(context: ReadContext, conditions: readonly LiteralSql[], limit: number): LiteralSql {
+  const where = joinSql([literalSql`r.tenant_id = ${context.tenantId}::uuid`, ...conditions], " AND ");
+  const { locale, cityDefault } = context.language;
+  const name = literalSql`COALESCE(${joinSql([...new Set([locale, cityDefault])].map(categoryNameIn), ", ")})`;
+  // What the answer prints, as it prints it, written by PostgreSQL so that each row does not
+  // carry more than that: the datetimes as w3Datetime writes them (UTC, whole seconds, truncated;
+  // the same text for years 1 to 9999, and no other can be entered) rather than three Date
+  // objects, and the category's name (translate's first two choices) rather than its names in
+  // every language, which come only for the rare category named in neither.
   return literalSql`
     SELECT r.tracking_id, r.status::text AS status, r.description, r.latitude, r.longitude, r.address, r.media_url,
-           r.created_at, r.updated_at, r.expected_at, c.code, c.names,
+           to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at,
+           to_char(r.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS updated_at,
+           to_char(r.expected_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS expected_at,
+           c.code, ${name} AS service_name, CASE WHEN ${name} IS NULL THEN c.names::text END AS names,
            (SELECT e.body FROM reporting_events e
              WHERE e.tenant_id = r.tenant_id AND e.request_id = r.id AND e.public AND e.body IS NOT NULL
              ORDER BY e.created_at DESC, e.id DESC LIMIT 1) AS status_notes,
@@ -190,20 +210,26 @@ function agencyOf(context: ReadContext, settings: ReportingSettings): string | n
   return translate(settings.agencyName, context.language) ?? translate(context.city.names, context.language) ?? null;
 }
 
+/** The service_name of a row: PostgreSQL's pick, or translate's last resort among its names (the code if none). */
+function serviceNameOf(row: Row, language: Language): string {
+  if (row.service_name !== null) return row.service_name;
+  return translate(row.names === null ? {} : (JSON.parse(row.names) as Translated), language) ?? row.code;
+}
+
 /** A request in the spec's element order (GET requests, GET requests/{id}). */
 function requestElement(row: Row, context: ReadContext, agency: string | null): Element {
   return {
     service_request_id: row.tracking_id,
     status: open311Status(row.status),
     status_notes: row.status_notes,
-    service_name: translate(row.names ?? {}, context.language) ?? row.code,
+    service_name: serviceNameOf(row, context.language),
     service_code: row.code,
     description: row.description,
     agency_responsible: agency,
     service_notice: null,
-    requested_datetime: w3Datetime(row.created_at),
-    updated_datetime: w3Datetime(row.updated_at),
-    expected_datetime: w3Datetime(row.expected_at),
+    requested_datetime: row.created_at,
+    updated_datetime: row.updated_at,
+    expected_datetime: row.expected_at,
     address: row.address,
     address_id: null,
     zipcode: null,
@@ -229,7 +255,7 @@ export async function listOpen311Requests(options: ReadContext & { params: Param
     if (ids.length > MAX_REQUESTS) throw badRequest(`service_request_id may list at most ${MAX_REQUESTS} ids.`);
     const trackingIds = [...new Set(ids.flatMap((id) => normaliseTrackingId(id) ?? []))];
     // Still asked with no id that can exist: the city must run the service all the same.
-    const { settings, rows } = await readWithSettings(options, requestsStatement(tenantId, [literalSql`r.tracking_id = ANY(${trackingIds})`], MAX_REQUESTS));
+    const { settings, rows } = await readWithSettings(options, requestsStatement(options, [literalSql`r.tracking_id = ANY(${trackingIds})`], MAX_REQUESTS));
     const agency = agencyOf(options, settings);
     return (rows as Row[]).map((row) => requestElement(row, options, agency));
   }
@@ -255,7 +281,7 @@ export async function listOpen311Requests(options: ReadContext & { params: Param
   else if (end) conditions.push(literalSql`r.created_at <= ${end} AND r.created_at >= ${end} - ${days}`);
   else conditions.push(literalSql`r.created_at >= now() - ${days}`);
 
-  const { settings, rows } = await readWithSettings(options, requestsStatement(tenantId, conditions, MAX_REQUESTS));
+  const { settings, rows } = await readWithSettings(options, requestsStatement(options, conditions, MAX_REQUESTS));
   const maxSpanMs = Math.max(MAX_SPAN_DAYS, settings.defaultListDays) * DAY_MS;
   if (start && end && end.getTime() - start.getTime() > maxSpanMs) {
     throw badRequest(`start_date and end_date may not span more than ${maxSpanMs / DAY_MS} days.`);
@@ -267,7 +293,7 @@ export async function listOpen311Requests(options: ReadContext & { params: Param
 /** GET requests/{service_request_id}: the request, or null when the city has none by that id. */
 export async function getOpen311Request(options: ReadContext & { serviceRequestId: string }): Promise<Element | null> {
   const trackingId = normaliseTrackingId(options.serviceRequestId) ?? "";
-  const { settings, rows } = await readWithSettings(options, requestsStatement(options.tenantId, [literalSql`r.tracking_id = ${trackingId}`], 1));
+  const { settings, rows } = await readWithSettings(options, requestsStatement(options, [literalSql`r.tracking_id = ${trackingId}`], 1));
   const [row] = rows as Row[];
   return row ? requestElement(row, options, agencyOf(options, settings)) : null;
 }

@@ -120,8 +120,8 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
     return { tenantId: call.city.id, city: call.city, language: call.language, origin: `${originOf(call.req)}${call.basePath}`, database };
   }
 
-  function send(call: Pick<Call, "res" | "format">, status: number, body: string): void {
-    call.res.status(status).set("Content-Type", CONTENT_TYPES[call.format]).set("Cache-Control", "no-store").send(body);
+  function send(call: Pick<Call, "req" | "res" | "format">, status: number, body: string): void {
+    sendAnswer(call.req, call.res, status, call.format, body);
   }
 
   // --- The methods ---------------------------------------------------------------------------
@@ -197,7 +197,7 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
     const target = splitFormat(match[2] ?? match[3] ?? "");
     const format: Format = target?.format ?? "xml";
     // Browsers' apps may call from any origin; no cookie is ever read here.
-    res.set("Access-Control-Allow-Origin", "*");
+    res.setHeader("Access-Control-Allow-Origin", "*");
     void (async () => {
       try {
         if (req.method === "OPTIONS") {
@@ -223,10 +223,36 @@ export function open311Routes(options: Open311Options = {}): RequestHandler {
         const answer = failure ?? new Open311Error(400, `General service error: the request could not be processed. If it happens again, tell the city, quoting ${requestId}.`);
         // A body left unread (an early refusal) must not be taken for the next request.
         if (req.method === "POST" && !req.readableEnded) res.set("Connection", "close");
-        res.status(answer.status).set(answer.headers).set("Content-Type", CONTENT_TYPES[format]).set("Cache-Control", "no-store").send(renderErrors(format, answer.errors));
+        res.set(answer.headers);
+        sendAnswer(req, res, answer.status, format, renderErrors(format, answer.errors));
       }
     })().catch(next);
   };
+}
+
+/**
+ * An answer exactly as Express' res.send writes a string (Content-Length, the app's ETag, 304 to
+ * a GET whose If-None-Match it matches, no body to HEAD), without its detours on the hot path: it
+ * parses and rebuilds the Content-Type it was given and reads each header back first.
+ */
+function sendAnswer(req: Request, res: Response, status: number, format: Format, body: string): void {
+  const bytes = Buffer.from(body);
+  res.statusCode = status;
+  res.setHeader("Content-Type", CONTENT_TYPES[format]);
+  res.setHeader("Cache-Control", "no-store");
+  res.setHeader("Content-Length", String(bytes.length));
+  const etag = (req.app.get("etag fn") as ((body: Buffer) => string | undefined) | undefined)?.(bytes);
+  if (etag) res.setHeader("ETag", etag);
+  // Express' own test: a GET or HEAD answered 2xx whose ETag the client already holds.
+  if (req.fresh) {
+    res.statusCode = 304;
+    res.removeHeader("Content-Type");
+    res.removeHeader("Content-Length");
+    res.end();
+    return;
+  }
+  if (req.method === "HEAD") res.end();
+  else res.end(bytes);
 }
 
 /** Scheme and host the client called (Express honours `trust proxy` for both). */
