@@ -16,7 +16,7 @@ import { RateLimiterMemory } from "rate-limiter-flexible";
 import { overLimit } from "../app/auth/rate-limits.server";
 import { findPersistedOperation, persistedOperationsOnly } from "../app/api/persisted-operations.server";
 import { ServiceError, TokenRejected } from "../app/auth/errors";
-import { principalFromToken } from "../app/auth/principal.server";
+import { principalFromToken, principalOpening } from "../app/auth/principal.server";
 import { bearerToken } from "../app/auth/verify.server";
 import { withPlatformAdmin, withTenant, type Database, type Tx } from "../app/db/database.server";
 import { negotiateLocale } from "../app/i18n/i18n.server";
@@ -327,14 +327,17 @@ function useUnitOfWork(
           return result;
         }
         if (city) {
+          // The principal is read with the transaction's opening (no round trip of its own) when
+          // the token is a person's; otherwise resolved in the transaction, joining it.
+          const opening = token && token.tenantId === city.id ? principalOpening(token) : null;
           const result = await withTenant(
             city.id,
-            async (tx) => {
-              // Joins this transaction: one round trip instead of a transaction of its own.
-              if (token) context.principal = await principalFromToken(token, { database });
+            async (tx, [opened]) => {
+              if (token) context.principal = await principalFromToken(token, { database, opened });
               return run(tx)();
             },
             database,
+            opening ? [opening] : [],
           );
           await runAfterCommit(context);
           return result;

@@ -11,7 +11,7 @@ import { Forbidden, Unauthenticated } from "./errors";
 import { createIssuerDirectory } from "./issuers.server";
 import { grantRole, listMembers } from "./members.server";
 import { definePermissions, permissionsFor } from "./permissions";
-import { auditActor, can, principalFromToken, requirePermission, type Principal } from "./principal.server";
+import { ANONYMOUS, auditActor, can, principalFromToken, principalOpening, requirePermission, type Principal } from "./principal.server";
 import { createTokenVerifier, type ExpectedIssuer, type TokenVerifier } from "./verify.server";
 
 let database: TestDatabase;
@@ -134,6 +134,57 @@ describe("staff and admins", () => {
     expect(can(asStaff, "test_moderation.hide_comment")).toBe(true);
     expect(can(asAdmin, "test_moderation.hide_comment")).toBe(true);
     expect(can(asResident, "test_moderation.hide_comment")).toBe(false);
+  });
+});
+
+describe("a principal read with the unit of work's opening", () => {
+  async function both(token: string, city: TestCity) {
+    const verified = await verifier.verify(token, { tenantId: city.id });
+    const opening = principalOpening(verified);
+    expect(opening).not.toBeNull();
+    const opened = await withTenant(city.id, async (_tx, [rows]) => rows, database, [opening!]);
+    return { verified, opened, fromOpening: await principalFromToken(verified, { database, opened }), fromToken: await principalFromToken(verified, { database }) };
+  }
+
+  it("is the same principal as the one read on its own, roles and permissions included", async () => {
+    const admin = await addPerson(database, paris, { roles: ["staff", "admin"] });
+    const { opened, fromOpening, fromToken } = await both(await identity.accessToken(paris.slug, { subject: admin.subject }), paris);
+    expect(opened).toHaveLength(1);
+    expect(fromOpening).toEqual(fromToken);
+    expect(fromOpening).toMatchObject({ kind: "user", userId: admin.userId, roles: ["resident", "staff", "admin"] });
+  });
+
+  it("finds nobody for a first token, which then signs the person in as before", async () => {
+    const { opened, fromOpening } = await both(await identity.accessToken(paris.slug, { subject: "first-via-opening" }), paris);
+    expect(opened).toEqual([]);
+    expect(fromOpening).toMatchObject({ kind: "user", subject: "first-via-opening", roles: ["resident"] });
+  });
+
+  it("reads only the city's own person: the same subject at another city is someone else", async () => {
+    const person = await addPerson(database, paris, { subject: "same-subject-both-cities", roles: ["admin"] });
+    const { fromOpening } = await both(await identity.accessToken(budapest.slug, { subject: "same-subject-both-cities" }), budapest);
+    expect(fromOpening).toMatchObject({ kind: "user", tenantId: budapest.id, roles: ["resident"] });
+    expect(fromOpening.kind === "user" && fromOpening.userId).not.toBe(person.userId);
+  });
+
+  it("reads an API client's registered scopes too, and nobody once it is revoked", async () => {
+    const admin = await principalOf(await identity.accessToken(paris.slug, { subject: `subject-${paris.userId}` }), { tenantId: paris.id });
+    const created = await createApiClient(admin, { name: "Opening reader", scopes: ["read"] }, { backend: identity, database });
+    const token = await identity.accessToken(paris.slug, { clientId: created.clientId, scope: "read write" });
+    const { opened, fromOpening, fromToken } = await both(token, paris);
+    expect(opened).toHaveLength(1);
+    expect(fromOpening).toEqual(fromToken);
+    expect(fromOpening).toMatchObject({ kind: "client", apiClientId: created.id, scopes: ["read"] });
+    const verified = await verifier.verify(token, { tenantId: paris.id });
+    await withTenant(paris.id, (tx) => tx.apiClient.updateMany({ where: { id: created.id }, data: { revokedAt: new Date() } }), database);
+    const [rows] = await withTenant(paris.id, async (_tx, opened) => opened, database, [principalOpening(verified)!]);
+    expect(rows).toEqual([]);
+    expect(await principalFromToken(verified, { database, opened: rows })).toEqual(ANONYMOUS);
+  });
+
+  it("is not offered for the platform's tokens", async () => {
+    const operatorToken = await identity.accessToken(PLATFORM_REALM, { subject: "opening-operator", realmRoles: ["platform-operator"] });
+    expect(principalOpening(await verifier.verify(operatorToken, { platform: true }))).toBeNull();
   });
 });
 

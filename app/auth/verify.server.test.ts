@@ -313,6 +313,53 @@ describe("refused tokens", () => {
   });
 });
 
+describe("remembered signatures", () => {
+  it("checks a token's signature once, and everything else on every use", async () => {
+    let clock = Date.now();
+    const issuers = createIssuerDirectory({ backend: identity, database });
+    const cached = createTokenVerifier({ backend: identity, issuers, database, now: () => clock });
+    const token = await identity.accessToken(paris.slug, { lifetimeSeconds: 300 });
+    const lookups = identity.keyLookups(paris.slug);
+    await expect(cached.verify(token, { tenantId: paris.id })).resolves.toMatchObject({ realm: paris.slug });
+    await expect(cached.verify(token, { tenantId: paris.id })).resolves.toMatchObject({ realm: paris.slug });
+    expect(identity.keyLookups(paris.slug) - lookups).toBe(1);
+    // The place is checked each time: the same token is still refused at another city.
+    await expect(cached.verify(token, { tenantId: budapest.id })).rejects.toMatchObject({ reason: "wrong_city" });
+    // And never past its expiry, however recently its signature was checked.
+    clock += 300_000 + 31_000;
+    await expect(cached.verify(token, { tenantId: paris.id })).rejects.toMatchObject({ reason: "expired" });
+  });
+
+  it("takes only the very token on trust: a changed byte is checked, and refused", async () => {
+    const token = await identity.accessToken(paris.slug);
+    await verifier.verify(token, { tenantId: paris.id });
+    const [header, payload, signature] = token.split(".") as [string, string, string];
+    const flipped = `${signature.slice(0, -2)}${signature.at(-2) === "A" ? "B" : "A"}${signature.at(-1)}`;
+    await expectRejected(`${header}.${payload}.${flipped}`, { tenantId: paris.id }, "bad_signature");
+  });
+
+  it("forgets a signature after its time: a key withdrawn from the realm then refuses the token", async () => {
+    let clock = Date.now();
+    const rotating = await createCity(database);
+    await identity.addRealm(rotating.slug);
+    const issuers = createIssuerDirectory({ backend: identity, database });
+    const cached = createTokenVerifier({ backend: identity, issuers, database, signatureCacheMs: 60_000, now: () => clock });
+    const token = await identity.accessToken(rotating.slug, { lifetimeSeconds: 3_600 });
+    await expect(cached.verify(token, { tenantId: rotating.id })).resolves.toMatchObject({ realm: rotating.slug });
+    await identity.rotateKey(rotating.slug, { keepOld: false });
+    await expect(cached.verify(token, { tenantId: rotating.id })).resolves.toMatchObject({ realm: rotating.slug });
+    clock += 60_001;
+    await expect(cached.verify(token, { tenantId: rotating.id })).rejects.toMatchObject({ reason: "unknown_kid" });
+    // Told at once (invalidate), a verifier forgets what it remembered.
+    const told = createTokenVerifier({ backend: identity, issuers, database });
+    const fresh = await identity.accessToken(rotating.slug);
+    await told.verify(fresh, { tenantId: rotating.id });
+    await identity.rotateKey(rotating.slug, { keepOld: false });
+    told.invalidate();
+    await expect(told.verify(fresh, { tenantId: rotating.id })).rejects.toMatchObject({ reason: "unknown_kid" });
+  });
+});
+
 describe("bearerToken", () => {
   const request = (authorization?: string) =>
     new Request("http://paris.localhost/api/me", authorization === undefined ? {} : { headers: { Authorization: authorization } });

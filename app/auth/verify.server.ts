@@ -56,6 +56,14 @@ export type TokenVerifierOptions = {
   clientCacheMs?: number;
   /** Bound on remembered API client states. */
   maxCachedClients?: number;
+  /**
+   * How long a verified signature is reused for the same token (never past its expiry): a
+   * client sends the same token with every request, and checking an RS256/ES256 signature is
+   * most of what verifying costs. A key withdrawn from the realm stops a token after at most this.
+   */
+  signatureCacheMs?: number;
+  /** Bound on remembered signatures. */
+  maxCachedSignatures?: number;
   now?: () => number;
 };
 
@@ -63,7 +71,7 @@ export type TokenVerifier = {
   verify(token: string, expected: ExpectedIssuer): Promise<VerifiedToken>;
   /** Forgets what is known of one API client (after it was revoked in this process). */
   forgetClient(tenantId: string, clientId: string): void;
-  /** Forgets everything cached: API clients and the issuer table. */
+  /** Forgets everything cached: API clients, verified signatures and the issuer table. */
   invalidate(): void;
 };
 
@@ -137,6 +145,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   const maxTokenLength = options.maxTokenLength ?? 16_384;
   const clientCacheMs = options.clientCacheMs ?? 2_000;
   const maxCachedClients = options.maxCachedClients ?? 1_000;
+  const signatureCacheMs = options.signatureCacheMs ?? 60_000;
+  const maxCachedSignatures = options.maxCachedSignatures ?? 10_000;
   // Read the clock on each call (not a saved Date.now), so faked clocks in tests apply here too.
   const now = options.now ?? (() => Date.now());
 
@@ -144,6 +154,36 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     throw new TypeError(`Token algorithms must be asymmetric signature algorithms, got ${algorithms.join(", ")}.`);
   }
   const allowed = new Set(algorithms);
+
+  // By the token itself: only the very bytes whose signature was checked are taken on trust.
+  type Verified = { payload: JWTPayload; protectedHeader: ProtectedHeaderParameters; until: number };
+  const signatures = new Map<string, Verified>();
+
+  async function verifySignature(token: string, realm: string, issuer: string): Promise<Omit<Verified, "until">> {
+    const hit = signatures.get(token);
+    if (hit && hit.until > now()) return hit;
+    signatures.delete(token);
+    let verified: Omit<Verified, "until">;
+    try {
+      verified = await jwtVerify(token, backend.verificationKeys(realm), {
+        issuer,
+        audience: API_AUDIENCE,
+        algorithms,
+        clockTolerance,
+        requiredClaims: ["exp", "iat", "sub"],
+        currentDate: new Date(now()),
+      });
+    } catch (error) {
+      throw rejectionFor(error) ?? error;
+    }
+    if (signatureCacheMs > 0) {
+      if (signatures.size >= maxCachedSignatures) signatures.delete(signatures.keys().next().value!);
+      // Until its expiry as jose reads it (exp is required and checked to be a number).
+      const until = Math.min(now() + signatureCacheMs, (verified.payload.exp as number) * 1000);
+      signatures.set(token, { ...verified, until });
+    }
+    return verified;
+  }
 
   const clients = new Map<string, { state: Promise<ClientState>; expiresAt: number }>();
   const clientKey = (tenantId: string, clientId: string) => `${tenantId} ${clientId}`;
@@ -207,20 +247,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (!expectedPlace) throw new TokenRejected("wrong_city");
     if (issuer.kind === "city" && issuer.status === "suspended") throw new TokenRejected("city_suspended");
 
-    let payload: JWTPayload;
-    let protectedHeader: ProtectedHeaderParameters;
-    try {
-      ({ payload, protectedHeader } = await jwtVerify(token, backend.verificationKeys(issuer.realm), {
-        issuer: claims.iss,
-        audience: API_AUDIENCE,
-        algorithms,
-        clockTolerance,
-        requiredClaims: ["exp", "iat", "sub"],
-        currentDate: new Date(now()),
-      }));
-    } catch (error) {
-      throw rejectionFor(error) ?? error;
-    }
+    const { payload, protectedHeader } = await verifySignature(token, issuer.realm, claims.iss);
 
     // ID tokens, refresh tokens and logout tokens are signed by the same key: refuse them.
     if (typeof protectedHeader.typ === "string" && !ACCESS_TOKEN_HEADER_TYPES.has(normaliseType(protectedHeader.typ))) {
@@ -278,6 +305,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     },
     invalidate() {
       clients.clear();
+      signatures.clear();
       issuers.invalidate();
     },
   };

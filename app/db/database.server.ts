@@ -1,6 +1,7 @@
 // The one way to reach data: a Prisma 7 client over PostgreSQL (DATABASE_URL) or embedded
 // PGlite, and units of work that bind every statement to one city (see ADR 001).
 import { AsyncLocalStorage } from "node:async_hooks";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -53,8 +54,9 @@ export type DatabaseOptions = {
   poolSize?: number;
   /**
    * Called with every SQL statement the request-work clients (unscopedPrisma, adminPrisma) send,
-   * as Prisma reports it (its query log): for tests that count statements. BEGIN is not reported
-   * on PostgreSQL (the driver adapter sends it), COMMIT is (PGlite: an "Implicit COMMIT" comment).
+   * as Prisma reports it (its query log): for tests that count statements. On PostgreSQL a unit
+   * of work's BEGIN is reported with its opening, as one script (`BEGIN;\nSET LOCAL ROLE …`);
+   * COMMIT is reported (PGlite: an "Implicit COMMIT" comment).
    * A script (readInTenant, writeInTenant) is reported once, whole: one call, one round trip.
    * Unset (production), the clients log nothing.
    */
@@ -65,9 +67,10 @@ const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    const Client = openingClient(options.onQuery);
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, Client });
     const separate = (url: string | undefined, max: number) =>
-      url && url !== options.url ? new pg.Pool({ connectionString: url, max }) : pool;
+      url && url !== options.url ? new pg.Pool({ connectionString: url, max, Client }) : pool;
     const ownerPool = separate(options.ownerUrl, 2);
     const adminPool = separate(options.adminUrl, 4);
     const pools = [...new Set([pool, ownerPool, adminPool])];
@@ -76,8 +79,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     for (const p of pools) {
       p.on("error", (error) => console.error("civitas: idle PostgreSQL connection lost:", error.message));
     }
-    const prisma = prismaClient(new PrismaPg(pool), options.onQuery);
-    const adminPrisma = adminPool === pool ? prisma : prismaClient(new PrismaPg(adminPool), options.onQuery);
+    const prisma = prismaClient(new PrismaPg(pool, { statementNameGenerator }), options.onQuery);
+    const adminPrisma = adminPool === pool ? prisma : prismaClient(new PrismaPg(adminPool, { statementNameGenerator }), options.onQuery);
     return {
       kind: "postgres",
       unscopedPrisma: prisma,
@@ -137,6 +140,60 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     releaseLock();
     throw error;
   }
+}
+
+/**
+ * Prisma's parameterised statements are prepared once per connection, under a name from their
+ * text, and then only bound and run: PostgreSQL parses and plans each shape once instead of on
+ * every call. (The shapes are the code's, bounded; values never reach the text.) Statements
+ * without parameters (settings, scripts) go unprepared, as several may share one text.
+ */
+const statementNames = new Map<string, string>();
+function statementNameGenerator(query: { sql: string; args: unknown[] }): string {
+  if (query.args.length === 0) return undefined as unknown as string; // the adapter's "do not prepare"
+  let name = statementNames.get(query.sql);
+  if (!name) {
+    name = `civitas_${createHash("sha256").update(query.sql).digest("base64url").slice(0, 32)}`;
+    if (statementNames.size >= 10_000) statementNames.clear();
+    statementNames.set(query.sql, name);
+  }
+  return name;
+}
+
+// --- Opening a unit of work in one round trip ------------------------------------------------
+
+/**
+ * What a unit of work about to start on PostgreSQL sends with its BEGIN: the role, the city and
+ * any opening reads (see withTenant), as one script. Set around `$transaction` only; the first
+ * BEGIN sent in its async context takes it, once. When nothing took it (PGlite, or a driver that
+ * began otherwise), the unit of work runs the same statements itself: the opening is a saving,
+ * never what confines the work to its city.
+ */
+type Opening = { script: string; results: SqlRow[][] | null };
+const openings = new AsyncLocalStorage<Opening>();
+
+/**
+ * pg's Client, sending a pending opening with the BEGIN of Prisma's driver adapter (the adapter
+ * begins with a plain `BEGIN` and no values, which pg sends by the simple protocol: the one
+ * that takes several statements). Reported whole to `onQuery`, as scripts are.
+ */
+function openingClient(onQuery?: (sql: string) => void): typeof pg.Client {
+  const begin = (config: unknown) => typeof config === "object" && config !== null && (config as { text?: unknown }).text === "BEGIN";
+  return class OpeningClient extends pg.Client {
+    // pg's overloads: only the adapter's call (a config object, no callback) is intercepted.
+    override query(...args: unknown[]): never {
+      const opening = openings.getStore();
+      const query = super.query as (...forwarded: unknown[]) => never;
+      if (!opening || opening.results || args.length !== 1 || !begin(args[0])) return query.apply(this, args);
+      const script = `BEGIN;\n${opening.script}`;
+      onQuery?.(script);
+      opening.results = [];
+      return (query.call(this, script) as Promise<pg.QueryResult[]>).then((results) => {
+        opening.results = results.slice(1).map((result) => result.rows as SqlRow[]);
+        return results[0];
+      }) as never;
+    }
+  };
 }
 
 function prismaClient(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void): PrismaClient {
@@ -252,31 +309,46 @@ export class TenantScopeError extends Error {
  */
 export async function withTenant<T>(
   tenantId: string,
-  work: (tx: Tx) => Promise<T>,
+  work: (tx: Tx, opened: SqlRow[][]) => Promise<T>,
   database?: Database,
+  /**
+   * Reads the work needs first (a principal, say): on PostgreSQL they travel with BEGIN and the
+   * settings, in the same round trip, and `work` gets their rows in order. Read-only, in the
+   * city's scope like everything else.
+   */
+  opening: readonly LiteralSql[] = [],
 ): Promise<T> {
   if (!UUID.test(tenantId)) throw new TenantScopeError(`Not a tenant id: ${JSON.stringify(tenantId)}`);
   const current = ambient.getStore();
   if (current) {
-    if (current.scope.kind === "tenant" && current.scope.tenantId === tenantId) return work(current.tx);
+    if (current.scope.kind === "tenant" && current.scope.tenantId === tenantId) {
+      return work(current.tx, await runEach(current.tx, opening));
+    }
     throw new TenantScopeError("A unit of work for one city cannot open another city's.");
   }
-  const { unscopedPrisma: prisma, kind } = database ?? (await getDatabase());
+  const { unscopedPrisma: prisma } = database ?? (await getDatabase());
   const scope: Scope = { kind: "tenant", tenantId };
-  return prisma.$transaction(async (tx) => {
-    // SET LOCAL (not set_config) is what Citus propagates to workers; this is the one place
-    // the setting is made. The id is validated above, so interpolating it is safe.
-    const setTenant = `SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`;
-    if (kind === "postgres") {
-      // One round trip: a statement without parameters goes by the simple protocol, which takes
-      // several commands (PGlite's adapter does not).
-      await tx.$executeRawUnsafe(`SET LOCAL ROLE app_rw; ${setTenant}`);
-    } else {
-      await tx.$executeRawUnsafe("SET LOCAL ROLE app_rw");
-      await tx.$executeRawUnsafe(setTenant);
-    }
-    return ambient.run({ scope, tx }, () => work(tx));
-  }, TRANSACTION_OPTIONS);
+  // SET LOCAL (not set_config) is what Citus propagates to workers; this is the one place the
+  // setting is made. The id is validated above, so interpolating it is safe.
+  const settings = ["SET LOCAL ROLE app_rw", `SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`];
+  const sent: Opening = { script: [...settings, ...opening.map((statement) => statement.text)].join(";\n"), results: null };
+  return openings.run(sent, () =>
+    prisma.$transaction(async (tx) => {
+      let opened = sent.results?.slice(settings.length);
+      if (!opened) {
+        // Nothing took the opening (PGlite): the same statements, one by one.
+        for (const setting of settings) await tx.$executeRawUnsafe(setting);
+        opened = await runEach(tx, opening);
+      }
+      return ambient.run({ scope, tx }, () => work(tx, opened));
+    }, TRANSACTION_OPTIONS),
+  );
+}
+
+async function runEach(tx: Tx, statements: readonly LiteralSql[]): Promise<SqlRow[][]> {
+  const rows: SqlRow[][] = [];
+  for (const statement of statements) rows.push(await tx.$queryRawUnsafe<SqlRow[]>(statement.text));
+  return rows;
 }
 
 /**
@@ -294,10 +366,14 @@ export async function withPlatformAdmin<T>(
   }
   const { adminPrisma: prisma } = database ?? (await getDatabase());
   const scope: Scope = { kind: "platform-admin" };
-  return prisma.$transaction(async (tx) => {
-    await tx.$executeRawUnsafe("SET LOCAL ROLE app_admin");
-    return ambient.run({ scope, tx }, () => work(tx));
-  }, TRANSACTION_OPTIONS);
+  const setting = "SET LOCAL ROLE app_admin";
+  const sent: Opening = { script: setting, results: null };
+  return openings.run(sent, () =>
+    prisma.$transaction(async (tx) => {
+      if (!sent.results) await tx.$executeRawUnsafe(setting);
+      return ambient.run({ scope, tx }, () => work(tx));
+    }, TRANSACTION_OPTIONS),
+  );
 }
 
 // --- Reads in one round trip ------------------------------------------------------------------
@@ -374,9 +450,7 @@ async function scriptInTenant(begin: "BEGIN" | "BEGIN READ ONLY", tenantId: stri
     if (current.scope.kind !== "tenant" || current.scope.tenantId !== tenantId) {
       throw new TenantScopeError("A unit of work for one city cannot read or write another city's.");
     }
-    const rows: SqlRow[][] = [];
-    for (const statement of statements) rows.push(await current.tx.$queryRawUnsafe<SqlRow[]>(statement.text));
-    return rows;
+    return runEach(current.tx, statements);
   }
   const db = database ?? (await getDatabase());
   const script = [

@@ -38,6 +38,9 @@ export const City = builder.prismaNode("City", {
   description: "A partner city: the tenant everything else belongs to.",
   // At a city's address the unit of work sees that city only (RLS); an operator sees them all.
   findUnique: (id) => ({ id: UUID_PATTERN.test(id) ? id : NIL_UUID }),
+  // Select mode: a city is read for the columns its asked fields need, and not at all when they
+  // need only its id (see `city` below).
+  select: { id: true },
   fields: (t) => ({
     slug: t.exposeString("slug"),
     names: t.field({
@@ -59,7 +62,7 @@ export const City = builder.prismaNode("City", {
       select: { welcome: true, defaultLocale: true },
       resolve: (city) => translated(city.welcome as Record<string, string>, city.defaultLocale),
     }),
-    status: t.field({ type: CityStatus, resolve: (city) => city.status }),
+    status: t.field({ type: CityStatus, select: { status: true }, resolve: (city) => city.status }),
     defaultLocale: t.exposeString("defaultLocale"),
     enabledLocales: t.exposeStringList("enabledLocales"),
     timeZone: t.exposeString("timeZone"),
@@ -84,8 +87,13 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "The city of this address (its host, or /{slug}); null on the platform's own address.",
     authScopes: { public: true },
-    resolve: (query, _root, _args, context) =>
-      context.city ? context.db().city.findUnique({ ...query, where: { id: context.city.id } }) : null,
+    resolve: (query, _root, _args, context) => {
+      if (!context.city) return null;
+      // Only its lists asked (members, API clients, the audit log…): they need the id alone, and
+      // the request's city is known, active, and the one row this unit of work may read.
+      if (selectsIdOnly(query)) return { id: context.city.id } as never;
+      return context.db().city.findUnique({ ...query, where: { id: context.city.id } });
+    },
   }),
   serviceCatalogue: t.field({
     type: [Service],
@@ -94,3 +102,9 @@ builder.queryFields((t) => ({
     resolve: () => serviceCatalogue(),
   }),
 }));
+
+/** Whether a Pothos selection reads nothing of a row but its id. */
+function selectsIdOnly(query: { select?: Record<string, unknown>; include?: unknown }): boolean {
+  if (!query.select || query.include) return false;
+  return Object.entries(query.select).every(([column, wanted]) => column === "id" || !wanted);
+}

@@ -7,9 +7,11 @@ import { withPlatformAdmin } from "../../app/db/database.server";
 import { startGraphQL, type GraphQLHarness } from "../support/graphql";
 import { addPerson, type TestPerson } from "../support/identity";
 
-// Today: SET LOCAL ROLE, SET LOCAL app.tenant_id, the principal (user, memberships), the city,
-// the page, one statement for its relation, COMMIT. A few more would be fine; one per item is not.
-const MAX_STATEMENTS = 10;
+// Today, on PostgreSQL: the opening (BEGIN, SET LOCAL ROLE, SET LOCAL app.tenant_id and the
+// principal, one round trip), the page, one statement for its relation, COMMIT; the city itself
+// is not read when only its lists are asked. On PGlite the opening's statements go one by one
+// (no round trips there). More is a regression to look at; one per item is not acceptable.
+const MAX_STATEMENTS = process.env.CIVITAS_TEST_BACKEND === "postgres" ? 4 : 7;
 
 let statements: string[] = [];
 let h: GraphQLHarness;
@@ -44,7 +46,7 @@ const ends = (sql: string) => /^(COMMIT|ROLLBACK)\b|Implicit "(COMMIT|ROLLBACK)"
 
 /**
  * The statements of the request's unit of work: its last transaction bound to a city (each one
- * starts by switching to app_rw; BEGIN itself is not reported), COMMIT included.
+ * starts by switching to app_rw: on PostgreSQL in the script sent with BEGIN), COMMIT included.
  */
 function unitOfWork(all: readonly string[]): string[] {
   const start = all.findLastIndex((sql) => /\bapp_rw\b/.test(sql));
