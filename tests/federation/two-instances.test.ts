@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { createScratchPostgres } from "../support/database";
 import { startFederationInstance, type FederationInstance } from "../support/federation-instance";
 import { compileRemixBuild, type TestRemixBuild } from "../support/remix-build";
+import { migratedPGliteDumpFile, migratedPostgresTemplate } from "../support/templates";
 
 const PEERS = "app/federation/peers.server.ts";
 const OUTBOX = "app/federation/outbox.server.ts";
@@ -36,10 +37,11 @@ let a: FederationInstance;
 let b: FederationInstance;
 const drops: (() => Promise<void>)[] = [];
 
-async function storage(name: string): Promise<{ databaseUrl?: string; dataDir?: string }> {
+/** Where an instance keeps its data: a copy of the run's migrated template when there is one. */
+async function storage(name: string): Promise<{ databaseUrl?: string; dataDir?: string; pgliteDumpFile?: string }> {
   const server = process.env.DATABASE_URL;
-  if (!server) return { dataDir: path.join(dir, name) };
-  const scratch = await createScratchPostgres(server);
+  if (!server) return { dataDir: path.join(dir, name), pgliteDumpFile: await migratedPGliteDumpFile() };
+  const scratch = await createScratchPostgres(server, { template: await migratedPostgresTemplate() });
   drops.push(scratch.drop);
   return { databaseUrl: scratch.url };
 }

@@ -5,6 +5,7 @@ import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { openDatabase, type Database, type DatabaseOptions } from "../../app/db/database.server";
 import { migrate } from "../../app/db/migrate.server";
+import { emptyPGliteDump, migratedPGliteDump, migratedPostgresTemplate } from "./templates";
 
 export const backend = (): "postgres" | "pglite" => (process.env.DATABASE_URL ? "postgres" : "pglite");
 
@@ -20,12 +21,16 @@ async function asServerAdmin<T>(serverUrl: string, work: (client: pg.Client) => 
   }
 }
 
-/** A new, empty PostgreSQL database on the server `serverUrl` names, and a way to drop it. */
-export async function createScratchPostgres(serverUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * A new PostgreSQL database on the server `serverUrl` names, and a way to drop it: empty, or a
+ * copy of the database `template` names.
+ */
+export async function createScratchPostgres(serverUrl: string, options: { template?: string } = {}): Promise<{ url: string; drop(): Promise<void> }> {
   // CI gives each run its own prefix, so its clean-up never touches another run's databases.
   const prefix = process.env.CIVITAS_TEST_DB_PREFIX ?? "civitas_test_";
   const name = `${prefix}${randomBytes(6).toString("hex")}`;
-  await asServerAdmin(serverUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
+  const copy = options.template ? ` TEMPLATE "${options.template}"` : "";
+  await asServerAdmin(serverUrl, (client) => client.query(`CREATE DATABASE "${name}"${copy}`));
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
   return {
@@ -53,11 +58,13 @@ export type TestDatabaseOptions = Pick<DatabaseOptions, "onQuery">;
 let template: Promise<Blob> | undefined;
 
 /**
- * An initialised, empty PGlite cluster, dumped once per test worker: creating a cluster costs
- * seconds (initdb in WebAssembly), loading a dump about a third of that.
+ * An initialised, empty PGlite cluster: the run's (see templates.ts), or dumped once per process:
+ * creating a cluster costs seconds (initdb in WebAssembly), loading a dump about a tenth of that.
  */
 export function pgliteTemplate(): Promise<Blob> {
   template ??= (async () => {
+    const prepared = await emptyPGliteDump();
+    if (prepared) return prepared;
     const lite = await PGlite.create("memory://");
     try {
       return await lite.dumpDataDir("none");
@@ -68,14 +75,16 @@ export function pgliteTemplate(): Promise<Blob> {
   return template;
 }
 
-/** An empty database (no migrations applied). */
-export async function createEmptyDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+type Source = { pgliteDump?: Blob; postgresTemplate?: string };
+
+/** A new database: in-memory PGlite loaded from a dump, or a throw-away PostgreSQL database (a copy of a template). */
+async function createDatabase(options: TestDatabaseOptions, source: Source): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    const database = await openDatabase({ ...options, dataDir: "memory://", pgliteTemplate: await pgliteTemplate() });
+    const database = await openDatabase({ ...options, dataDir: "memory://", pgliteTemplate: source.pgliteDump ?? (await pgliteTemplate()) });
     return { ...database, drop: () => database.close() };
   }
-  const scratch = await createScratchPostgres(serverUrl);
+  const scratch = await createScratchPostgres(serverUrl, { template: source.postgresTemplate });
   const database = await openDatabase({ ...options, url: scratch.url });
   return {
     ...database,
@@ -87,9 +96,16 @@ export async function createEmptyDatabase(options: TestDatabaseOptions = {}): Pr
   };
 }
 
-/** A database with every migration applied. */
+/** An empty database (no migrations applied). */
+export async function createEmptyDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
+  return createDatabase(options, {});
+}
+
+/** A database with every migration applied: a copy of the run's migrated template when there is one. */
 export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
-  const database = await createEmptyDatabase(options);
+  const source: Source = backend() === "pglite" ? { pgliteDump: await migratedPGliteDump() } : { postgresTemplate: await migratedPostgresTemplate() };
+  if (source.pgliteDump || source.postgresTemplate) return createDatabase(options, source);
+  const database = await createDatabase(options, {});
   await migrate(database.owner);
   return database;
 }

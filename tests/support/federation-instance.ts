@@ -9,6 +9,8 @@
 // Parent side: startFederationInstance() below. Child side: this file run with `--import tsx`.
 import { fork, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -19,6 +21,8 @@ export type InstanceSpec = {
   /** PostgreSQL URL, or a PGlite data folder. */
   databaseUrl?: string;
   dataDir?: string;
+  /** A file holding a PGlite dump the data folder starts from, when it has no cluster yet. */
+  pgliteDumpFile?: string;
   remixBuildDir: string;
   cities: { slug: string; names: Record<string, string>; locales: string[] }[];
 };
@@ -124,7 +128,12 @@ async function runChild(spec: InstanceSpec): Promise<void> {
   else process.env.CIVITAS_DATA_DIR = spec.dataDir;
   const { resetConfig } = await import("../../app/config.server");
   resetConfig();
-  const { getDatabase, closeDatabase, withPlatformAdmin } = await import("../../app/db/database.server");
+  const { getDatabase, closeDatabase, withPlatformAdmin, databaseOptionsFromEnv, usePGliteTemplate } = await import("../../app/db/database.server");
+  // A stopped and started instance finds its cluster in the folder: only the first start loads it.
+  const { dataDir } = databaseOptionsFromEnv();
+  if (spec.pgliteDumpFile && dataDir && !existsSync(path.join(dataDir, "PG_VERSION"))) {
+    usePGliteTemplate(new Blob([await readFile(spec.pgliteDumpFile)]));
+  }
   const { migrate } = await import("../../app/db/migrate.server");
   const { createApp, remixHandler } = await import("../../app/http.server");
   const { loadCatalogue } = await import("../../app/plugins/catalogue.server");

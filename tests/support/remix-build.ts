@@ -1,11 +1,12 @@
 // The real Remix build for HTTP tests, compiled on the fly by the classic compiler (what
-// `remix build` runs, about a second) into a throw-away folder: tests never depend on a prior
-// `npm run build`, and never touch build/ or public/build of a developer's checkout.
+// `remix build` runs, a second or two) into a throw-away folder: tests never depend on a prior
+// `npm run build`, and never touch build/ or public/build of a developer's checkout. Under vitest
+// the run's global setup compiles it once per backend (global-setup.ts) and test files share it.
 import { randomUUID } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { build } from "@remix-run/dev/dist/compiler/build.js";
+import { create } from "@remix-run/dev/dist/compiler/compiler.js";
 import { createFileWatchCache } from "@remix-run/dev/dist/compiler/fileWatchCache.js";
 import { readConfig } from "@remix-run/dev/dist/config.js";
 import { ServerMode } from "@remix-run/dev/dist/config/serverModes.js";
@@ -21,12 +22,14 @@ export type TestRemixBuild = {
 
 const quiet = () => undefined;
 
-export async function compileRemixBuild(): Promise<TestRemixBuild> {
+/** Where the run's shared build is (the global setup's, through setup.ts). */
+export const REMIX_BUILD_ENV = "CIVITAS_TEST_REMIX_BUILD";
+
+/** Compiles the build into `dir` (server bundle `index.js`, browser build in `public/build`). */
+export async function compileRemixBuildInto(dir: string): Promise<void> {
   const root = process.cwd();
-  // Inside the project (in the ignored .cache/), so the bundle's imports find node_modules.
-  const dir = path.join(root, ".cache", "http-tests", randomUUID());
   const config = await readConfig(root, ServerMode.Production);
-  await build({
+  const compiler = await create({
     config: {
       ...config,
       serverBuildPath: path.join(dir, "index.js"),
@@ -38,10 +41,27 @@ export async function compileRemixBuild(): Promise<TestRemixBuild> {
     // Errors only: the future-flag notices would repeat in every test run.
     logger: { debug: quiet, info: quiet, warn: quiet, error: logger.error },
   });
+  try {
+    await compiler.compile();
+  } finally {
+    // What `remix build` leaves to process exit: its esbuild contexts, whose service process
+    // would keep the process that compiled (the run's main process) from exiting.
+    await compiler.dispose();
+  }
+}
+
+/** A folder for a build: inside the project (in the ignored .cache/), so the bundle's imports find node_modules. */
+export const remixBuildDir = (): string => path.join(process.cwd(), ".cache", "http-tests", randomUUID());
+
+/** The run's shared build when there is one (removing it is the run's business), else a new one. */
+export async function compileRemixBuild(): Promise<TestRemixBuild> {
+  const shared = process.env[REMIX_BUILD_ENV];
+  const dir = shared ?? remixBuildDir();
+  if (!shared) await compileRemixBuildInto(dir);
   const serverBuild = (await import(/* @vite-ignore */ pathToFileURL(path.join(dir, "index.js")).href)) as ServerBuild;
   return {
     build: serverBuild,
     publicDir: path.join(dir, "public"),
-    remove: () => rm(dir, { recursive: true, force: true }),
+    remove: shared ? async () => undefined : () => rm(dir, { recursive: true, force: true }),
   };
 }
