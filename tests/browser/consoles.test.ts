@@ -307,7 +307,8 @@ describe.skipIf(!chromiumAvailable)("the portal and the consoles in Chromium", (
     await visit(page, "/paris/admin");
     await page.locator('main a[href="/paris/admin/federation"]').click();
     await page.waitForURL(url("/paris/admin/federation"));
-    await page.locator("main h1").waitFor();
+    // The section's tabs, which the admin console's home has not (its heading would not tell).
+    await page.locator('.console-nav a[href="/paris/admin/federation/components"]').waitFor();
     await checkPage(page, "federation-overview");
     await page.locator('.console-nav a[href="/paris/admin/federation/components"]').click();
     await page.waitForURL(url("/paris/admin/federation/components"));
