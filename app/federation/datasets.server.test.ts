@@ -435,6 +435,20 @@ describe("a dataset shared with named cities", () => {
     expect(await get(feedPath(shared, { after: "0" }), peer)).toMatchObject({ status: 400, body: { error: "malformed" } });
   });
 
+  it("answers a signature it cannot verify as no signature, whether or not its key id names a peer", async () => {
+    const unsigned = await get(feedPath(shared, { after: "0", city: GRAZ }));
+    expect(unsigned).toMatchObject({ status: 401, body: { error: "missing_signature" } });
+    // The peer's key id with a key it never pinned; a key of an instance that is no peer.
+    const forged: TestPeer = { ...peer, privateKey: generateKeyPairSync("ed25519").privateKey };
+    const stranger: TestPeer = { ...forged, instanceId: "https://stranger.example", keyId: "https://stranger.example#k1" };
+    for (const signer of [forged, stranger]) {
+      expect(await get(feedPath(shared, { after: "0", city: GRAZ }), signer)).toEqual(unsigned);
+      expect(await get(`/federation/datasets/${shared.id}`, signer)).toEqual(await get(`/federation/datasets/${shared.id}`));
+    }
+    // The same signature checks still hold for the peer itself.
+    expect((await get(feedPath(shared, { after: "0", city: GRAZ }), peer)).status).toBe(200);
+  });
+
   it("accepts a Follow from a named city of the peer and rejects one from another of its cities", async () => {
     await clearOutbox();
     const follow = activityFrom(peer, "Follow", shared.uri, GRAZ);

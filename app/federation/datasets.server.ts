@@ -1217,10 +1217,18 @@ async function publishedDataset(tx: Tx, datasetId: string): Promise<DatasetRow> 
   return row;
 }
 
+/**
+ * Unsigned, signed by an instance that is not a peer, or signed for a peer with a key this
+ * instance has not pinned (or that does not verify): the same answer, which tells no prober who
+ * peers with this instance (verifyPeerRequest).
+ */
+const NOT_PUBLIC =
+  "This dataset is not public: the request must be signed by a peer, with a key this instance has pinned for it.";
+
 /** Public datasets are anyone's; others need a signed peer and a city of that peer the policy names. */
 function checkReader(row: DatasetRow, peer: PeerRef | null, city: string | null): void {
   if (row.sharing === "public") return;
-  if (!peer) throw new DatasetAccessRefused(401, "missing_signature", "This dataset is not public: the request must be signed by a peer.");
+  if (!peer) throw new DatasetAccessRefused(401, "missing_signature", NOT_PUBLIC);
   if (!city) throw new DatasetAccessRefused(400, "malformed", "The city asking to read the dataset is missing (the city parameter).");
   if (!isCityOf(peer.instanceId, city) || !policyAllows(row, city)) {
     throw new DatasetAccessRefused(403, "not_shared", "The dataset is not shared with this city.");
@@ -1322,7 +1330,7 @@ export async function datasetDescriptor(
   return withPlatformAdmin(async (tx) => {
     const row = await publishedDataset(tx, datasetId);
     if (row.sharing !== "public") {
-      if (!peer) throw new DatasetAccessRefused(401, "missing_signature", "This dataset is not public: the request must be signed by a peer.");
+      if (!peer) throw new DatasetAccessRefused(401, "missing_signature", NOT_PUBLIC);
       if (!peerMaySee(row, peer)) throw new DatasetAccessRefused(403, "not_shared", "The dataset is not shared with the cities of this peer.");
     }
     return { "@context": ACTIVITY_CONTEXT, ...descriptorFor(row, peer) };

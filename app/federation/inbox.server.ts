@@ -317,9 +317,13 @@ class NotAPeer extends Error {}
 /**
  * Checks a signed request from a peer that is not a POST to the inbox (the datasets' pull feed).
  * Answers the active peer that signed it, or `peer: null` for a request that carries no
- * signature or is signed by an instance that is not a peer: it gets what anyone gets (public
- * data). A bad signature, a stale one or an unknown key of a peer is refused (401); a suspended
- * peer (403) or one whose handshake is not finished (403) is told so once its signature verified.
+ * signature, is signed by an instance that is not a peer, or is signed for a peer with a key not
+ * pinned for it or a signature that does not verify: such a request gets what anyone gets
+ * (public data), and the three are answered alike, so that the answer does not tell whether the
+ * key id's instance peers with this one (as the inbox's 401 bad_signature does not, docs §5).
+ * A signature that is malformed, stale or from the future is refused (401) before any key is
+ * looked up, whoever it names; a suspended peer (403) or one whose handshake is not finished
+ * (403) is told so once its signature verified.
  */
 export async function verifyPeerRequest(
   request: IncomingRequest,
@@ -338,6 +342,7 @@ export async function verifyPeerRequest(
     }));
   } catch (error) {
     if (error instanceof NotAPeer) return { peer: null, keyId: "" };
+    if (error instanceof InboxRefusal && error.code === "bad_signature") return { peer: null, keyId: "" };
     throw error;
   }
   const peer = signer as unknown as FederationPeer;
