@@ -31,8 +31,9 @@ export type Database = {
    * Runs a script of several statements in one round trip on a request-work connection and
    * answers each statement's rows. Only for readInTenant and writeInTenant below, which wrap it
    * in a city's unit of work; a failed script is rolled back before the connection is reused.
+   * Statements made with `prepared` are sent as prepared statements on PostgreSQL.
    */
-  script(sql: string): Promise<SqlRow[][]>;
+  script(statements: readonly (string | LiteralSql)[]): Promise<SqlRow[][]>;
   close(): Promise<void>;
 };
 
@@ -86,13 +87,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       unscopedPrisma: prisma,
       adminPrisma,
       owner: postgresSession(ownerPool),
-      async script(sql) {
-        options.onQuery?.(sql);
+      async script(statements) {
         const client = await pool.connect();
         try {
-          const results = (await client.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
+          const { sql, answers, prepares } = scriptFor(statements, preparedOn(client));
+          options.onQuery?.(sql);
+          const sent = (await client.query(sql)) as unknown as pg.QueryResult | pg.QueryResult[];
+          const results = Array.isArray(sent) ? sent : [sent];
+          for (const name of prepares) preparedOn(client).add(name);
           client.release();
-          return (Array.isArray(results) ? results : [results]).map((result) => result.rows as SqlRow[]);
+          return answers.map((index) => results[index]!.rows as SqlRow[]);
         } catch (error) {
           // The script's transaction may be left open (aborted): never hand that connection on.
           client.release(error instanceof Error ? error : true);
@@ -119,7 +123,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       unscopedPrisma: prisma,
       adminPrisma: prisma,
       owner: pgliteSession(lite),
-      async script(sql) {
+      async script(statements) {
+        const sql = statements.map((statement) => (typeof statement === "string" ? statement : statement.text)).join(";\n");
         options.onQuery?.(sql);
         try {
           const results = await lite.exec(sql);
@@ -156,6 +161,61 @@ function statementNameGenerator(query: { sql: string; args: unknown[] }): string
     name = `civitas_${createHash("sha256").update(query.sql).digest("base64url").slice(0, 32)}`;
     if (statementNames.size >= 10_000) statementNames.clear();
     statementNames.set(query.sql, name);
+  }
+  return name;
+}
+
+// --- Prepared statements in scripts -------------------------------------------------------------
+
+/** The statements each pooled connection has prepared (by name), as scripts prepared them. */
+const preparedStatements = new WeakMap<pg.PoolClient, Set<string>>();
+/** Beyond this many on one connection, statements go unprepared (names follow shapes, not values). */
+const MAX_PREPARED_PER_CONNECTION = 200;
+
+function preparedOn(client: pg.PoolClient): Set<string> {
+  let names = preparedStatements.get(client);
+  if (!names) preparedStatements.set(client, (names = new Set()));
+  return names;
+}
+
+/**
+ * A script's text for one connection: a statement made with `prepared` becomes `EXECUTE` of its
+ * prepared form, preceded by its `PREPARE` the first time on this connection. Answers which of
+ * the script's results belong to each statement, and the names it prepares (to be remembered
+ * once it succeeded: a failed script's connection is not reused, so what it prepared goes too).
+ */
+function scriptFor(statements: readonly (string | LiteralSql)[], known: ReadonlySet<string>): { sql: string; answers: number[]; prepares: string[] } {
+  const parts: string[] = [];
+  const answers: number[] = [];
+  const prepares: string[] = [];
+  for (const statement of statements) {
+    if (typeof statement === "string" || !statement.prepare) {
+      answers.push(parts.push(typeof statement === "string" ? statement : statement.text) - 1);
+      continue;
+    }
+    const { definition, args } = statement.parameterized();
+    const name = preparedName(definition);
+    if (!known.has(name) && !prepares.includes(name)) {
+      if (known.size + prepares.length >= MAX_PREPARED_PER_CONNECTION) {
+        answers.push(parts.push(statement.text) - 1);
+        continue;
+      }
+      parts.push(`PREPARE ${name} AS ${definition}`);
+      prepares.push(name);
+    }
+    answers.push(parts.push(args.length > 0 ? `EXECUTE ${name}(${args.join(", ")})` : `EXECUTE ${name}`) - 1);
+  }
+  return { sql: parts.join(";\n"), answers, prepares };
+}
+
+const preparedNames = new Map<string, string>();
+function preparedName(definition: string): string {
+  let name = preparedNames.get(definition);
+  if (!name) {
+    // Not Prisma's prefix (statementNameGenerator): those are the driver's, these the scripts'.
+    name = `civitas_script_${createHash("sha256").update(definition).digest("hex").slice(0, 32)}`;
+    if (preparedNames.size >= 10_000) preparedNames.clear();
+    preparedNames.set(definition, name);
   }
   return name;
 }
@@ -378,17 +438,67 @@ export async function withPlatformAdmin<T>(
 
 // --- Reads in one round trip ------------------------------------------------------------------
 
+/** What a LiteralSql is made of: text, and values written as escaped literals. */
+type Chunk = string | { value: LiteralValue };
+
 /** One SQL statement whose values are already escaped literals (build it with `literalSql`). */
 export class LiteralSql {
-  /** Only literalSql and joinSql make these: a plain { text } object is a value, never SQL. */
-  private constructor(readonly text: string) {}
+  /** The statement as sent: its values written in place as escaped literals. */
+  readonly text: string;
 
-  static of(text: string): LiteralSql {
-    return new LiteralSql(text);
+  /** Only literalSql, joinSql and prepared make these: a plain { text } object is a value, never SQL. */
+  private constructor(
+    /** Its text and its values, apart (for `parameterized`, and for joining statements). */
+    readonly chunks: readonly Chunk[],
+    /** Sent as a prepared statement where the connection allows (see `prepared`). */
+    readonly prepare: boolean = false,
+  ) {
+    this.text = chunks.map((chunk) => (typeof chunk === "string" ? chunk : literal(chunk.value))).join("");
+  }
+
+  static of(chunks: readonly Chunk[]): LiteralSql {
+    return new LiteralSql(chunks);
+  }
+
+  /** This statement, as a prepared one where it can be (see `prepared`). */
+  asPrepared(): LiteralSql {
+    return new LiteralSql(this.chunks, true);
+  }
+
+  /** The same statement in parts: its text with a typed parameter ($1::text…) for each value, and those values as literals. */
+  parameterized(): { definition: string; args: string[] } {
+    const args: string[] = [];
+    let definition = "";
+    for (const chunk of this.chunks) {
+      if (typeof chunk === "string") definition += chunk;
+      else if (chunk.value === null) definition += "NULL";
+      else {
+        args.push(literal(chunk.value));
+        definition += `$${args.length}::${parameterType(chunk.value)}`;
+      }
+    }
+    return { definition, args };
   }
 }
 
 type LiteralValue = string | number | boolean | null | Date | readonly string[];
+
+/**
+ * The type PostgreSQL gives the value's literal (`literal` below), so that a prepared statement
+ * answers what the statement with literals answers: 25 is an integer, 3000000000 a bigint, 2.5
+ * a numeric. A string is text (a literal would take its type from where it stands: a string
+ * compared with another type needs its cast in the statement, as `${id}::uuid` has).
+ */
+function parameterType(value: Exclude<LiteralValue, null>): string {
+  if (typeof value === "boolean") return "boolean";
+  if (typeof value === "number") {
+    if (!Number.isInteger(value)) return "numeric";
+    return Math.abs(value) <= 2_147_483_647 ? "integer" : Math.abs(value) <= Number.MAX_SAFE_INTEGER ? "bigint" : "numeric";
+  }
+  if (value instanceof Date) return "timestamptz";
+  if (Array.isArray(value)) return "text[]";
+  return "text";
+}
 
 function literal(value: LiteralValue): string {
   if (value === null) return "NULL";
@@ -410,16 +520,34 @@ function literal(value: LiteralValue): string {
  * parameters. Values only ever go through here, never into the text directly.
  */
 export function literalSql(strings: TemplateStringsArray, ...values: (LiteralValue | LiteralSql)[]): LiteralSql {
-  let text = strings[0] ?? "";
+  const chunks: Chunk[] = [strings[0] ?? ""];
   values.forEach((value, index) => {
-    text += (value instanceof LiteralSql ? value.text : literal(value)) + (strings[index + 1] ?? "");
+    if (value instanceof LiteralSql) chunks.push(...chunksOf(value));
+    else chunks.push({ value });
+    chunks.push(strings[index + 1] ?? "");
   });
-  return LiteralSql.of(text);
+  return LiteralSql.of(chunks);
 }
+
+const chunksOf = (statement: LiteralSql): readonly Chunk[] => statement.chunks;
 
 /** Statements (conditions) joined by a fixed separator, such as " AND ". */
 export function joinSql(parts: readonly LiteralSql[], separator: " AND " | " OR " | ", "): LiteralSql {
-  return LiteralSql.of(parts.map((part) => part.text).join(separator));
+  return LiteralSql.of(parts.flatMap((part, index) => (index === 0 ? chunksOf(part) : [separator, ...chunksOf(part)])));
+}
+
+/**
+ * A hot read sent as a prepared statement on PostgreSQL: the first time on a connection its
+ * script carries `PREPARE` (the text with typed parameters), and every time `EXECUTE` with the
+ * values as literals, still in the script's one round trip. After five runs PostgreSQL keeps a
+ * generic plan when it costs no more than the ones made for the values (plan_cache_mode auto),
+ * and stops planning the statement on every call (for Open311's list, planning cost as much as
+ * running it). For statements whose good plan does not depend on the values (an index on the
+ * city's key, say). Elsewhere (PGlite, or inside a unit of work already open) the statement is
+ * sent as is. Values become typed parameters (see parameterType).
+ */
+export function prepared(statement: LiteralSql): LiteralSql {
+  return statement.asPrepared();
 }
 
 /**
@@ -453,13 +581,6 @@ async function scriptInTenant(begin: "BEGIN" | "BEGIN READ ONLY", tenantId: stri
     return runEach(current.tx, statements);
   }
   const db = database ?? (await getDatabase());
-  const script = [
-    begin,
-    "SET LOCAL ROLE app_rw",
-    `SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`,
-    ...statements.map((statement) => statement.text),
-    "COMMIT",
-  ].join(";\n");
-  const results = await db.script(script);
+  const results = await db.script([begin, "SET LOCAL ROLE app_rw", `SET LOCAL app.tenant_id = '${tenantId.toLowerCase()}'`, ...statements, "COMMIT"]);
   return results.slice(3, 3 + statements.length);
 }
