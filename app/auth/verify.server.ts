@@ -159,9 +159,15 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
   type Verified = { payload: JWTPayload; protectedHeader: ProtectedHeaderParameters; until: number };
   const signatures = new Map<string, Verified>();
 
-  async function verifySignature(token: string, realm: string, issuer: string): Promise<Omit<Verified, "until">> {
+  /** The token's verified header and claims while it is remembered (the very same bytes). */
+  function remembered(token: string): Verified | null {
     const hit = signatures.get(token);
-    if (hit && hit.until > now()) return hit;
+    return hit && hit.until > now() ? hit : null;
+  }
+
+  async function verifySignature(token: string, realm: string, issuer: string): Promise<Omit<Verified, "until">> {
+    const hit = remembered(token);
+    if (hit) return hit;
     signatures.delete(token);
     let verified: Omit<Verified, "until">;
     try {
@@ -227,14 +233,21 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     }
 
     // Read, not trusted: only to pick the checks below. Nothing here is believed until jose
-    // has verified the signature with a key of an allow-listed realm.
+    // has verified the signature with a key of an allow-listed realm. A token whose signature
+    // is remembered was decoded then: the same bytes, the same header and claims.
     let header: ProtectedHeaderParameters;
     let claims: JWTPayload;
-    try {
-      header = decodeProtectedHeader(token);
-      claims = decodeJwt(token);
-    } catch {
-      throw new TokenRejected("malformed", "decode");
+    const known = remembered(token);
+    if (known) {
+      header = known.protectedHeader;
+      claims = known.payload;
+    } else {
+      try {
+        header = decodeProtectedHeader(token);
+        claims = decodeJwt(token);
+      } catch {
+        throw new TokenRejected("malformed", "decode");
+      }
     }
     if (typeof header.alg !== "string" || !allowed.has(header.alg)) {
       throw new TokenRejected("alg_not_allowed", "alg");

@@ -3,6 +3,7 @@
 // any origin without credentials — and error answers that never show a stack, SQL or a 500 for
 // input a client got wrong.
 import { randomUUID } from "node:crypto";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createCity } from "../support/factories";
 import { answerOf, codes, startGraphQL, type GraphQLAnswer, type GraphQLHarness } from "../support/graphql";
@@ -184,6 +185,31 @@ describe("request size", () => {
       duplex: "half",
     } as RequestInit);
     expect(answer.status, answer.text).toBe(411);
+  });
+
+  // Over a raw socket: what fetch would refuse to send.
+  const rawExchange = (head: string, payload: string) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = connect(h.port, "127.0.0.1");
+      let received = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (chunk: string) => void (received += chunk));
+      socket.on("error", reject);
+      socket.on("close", () => resolve(received));
+      socket.end(`${head}\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${payload}`);
+    });
+
+  it("reads no more than the Content-Length a body declares: a longer one is cut there, never taken whole", async () => {
+    const payload = body(200_000);
+    const answer = await rawExchange(`POST /${h.paris.slug}/graphql HTTP/1.1\r\nContent-Length: 60`, payload);
+    // The first 60 bytes are not a whole JSON document; the rest is not a request.
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect(answer).not.toMatch(/HTTP\/1\.1 200 /);
+  });
+
+  it("refuses a body that says both a Content-Length and a chunked encoding", async () => {
+    const answer = await rawExchange(`POST /${h.paris.slug}/graphql HTTP/1.1\r\nContent-Length: 60\r\nTransfer-Encoding: chunked`, "5\r\nhello\r\n0\r\n\r\n");
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
   });
 });
 
