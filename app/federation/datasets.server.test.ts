@@ -688,6 +688,7 @@ describe("a peer's dataset", () => {
 
   it("applies pushes that continue what it holds, and stores nothing from one that comes after a gap", async () => {
     const first = [remoteRecord(remote, 1, "x", { key: "x", count: 1 }), remoteRecord(remote, 2, "y", { key: "y", count: 2 })];
+    const pushed = Date.now();
     await receive(peer, activityFrom(peer, "Update", batch(0, 2, first), GRAZ));
     const page = await datasetRecords(adminOf(budapest), { datasetId: mirrored.id }, at(budapest));
     expect(page).toMatchObject({ dataset: remote, last: 2 });
@@ -695,10 +696,16 @@ describe("a peer's dataset", () => {
     // The same batch again (another activity id): nothing changes.
     await receive(peer, activityFrom(peer, "Update", batch(0, 2, first), GRAZ));
     expect((await datasetRecords(adminOf(budapest), { datasetId: mirrored.id }, at(budapest))).items).toEqual(first);
+    // Up to date with the origin's last record: that is when it was last synced.
+    const synced = (await getDataset(adminOf(budapest), { datasetId: mirrored.id }, at(budapest))).refreshedAt;
+    expect(synced?.getTime()).toBeGreaterThanOrEqual(pushed - 1_000);
 
     await receive(peer, activityFrom(peer, "Update", batch(4, 5, [remoteRecord(remote, 5, "z", { key: "z", count: 9 })]), GRAZ));
     const after = await getDataset(adminOf(budapest), { datasetId: mirrored.id }, at(budapest));
-    expect(after).toMatchObject({ lastSeq: 2, refreshedAt: null });
+    // Shown: the copy was last up to date with the first push. Due now: a catch-up for the gap.
+    expect(after).toMatchObject({ lastSeq: 2, refreshedAt: synced });
+    const schedule = await withPlatformAdmin((tx) => tx.federationDataset.findUniqueOrThrow({ where: { id: mirrored.id }, select: { refreshedAt: true } }), database);
+    expect(schedule.refreshedAt).toBeNull();
     expect((await datasetRecords(adminOf(budapest), { datasetId: mirrored.id }, at(budapest))).items.map((record) => record.key)).toEqual(["x", "y"]);
 
     // Continuing: y removed.

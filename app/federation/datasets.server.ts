@@ -33,7 +33,8 @@ export const PERMISSION = "federation.manage";
 export const REFRESH_INTERVAL_MS = 5 * 60_000;
 /**
  * A mirror is read through the pull feed at least this often, in case pushes were lost. For a
- * peer's dataset, refreshed_at is the catch-up's clock: the next catch-up is due this long after
+ * peer's dataset, refreshed_at is the catch-up's clock (synced_at the last time the copy was up
+ * to date, which the console shows): the next catch-up is due this long after
  * it (null: due now). A catch-up that completes sets it to its time; one under way, or one that
  * failed, sets it so that the next is due when its lease or its back-off ends (see catchUpDue).
  */
@@ -107,8 +108,8 @@ export type DatasetView = {
   lastSeq: number;
   /**
    * This instance's datasets: the last refresh. Peers' (mirrors): when our copy was last brought
-   * up to date, or, while a catch-up is under way or backing off, the catch-up clock (the next is
-   * due CATCH_UP_INTERVAL_MS after it); null when a catch-up is due now.
+   * up to date (a push that continued it to the origin's last record, or a catch-up that read the
+   * feed to its end); null before that.
    */
   refreshedAt: Date | null;
   withdrawnAt: Date | null;
@@ -181,6 +182,7 @@ const DATASET_SELECT = {
   sharedWith: true,
   lastSeq: true,
   refreshedAt: true,
+  syncedAt: true,
   withdrawnAt: true,
   createdAt: true,
   updatedAt: true,
@@ -524,7 +526,7 @@ function datasetView(row: DatasetRow, viewer: { tenantId: string }, subscription
     origin: { city: city.uri, slug: city.slug, names: city.names, instance: city.instance, local: row.peerId === null },
     mine,
     lastSeq: Number(row.lastSeq),
-    refreshedAt: row.refreshedAt,
+    refreshedAt: row.peerId === null ? row.refreshedAt : row.syncedAt,
     withdrawnAt: row.withdrawnAt,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -1491,9 +1493,10 @@ async function applyToMirror(tx: Tx, mirror: DatasetRow, records: readonly WireR
 
 /** The mirror caught up to `lastSeq`: its subscribers' cursors follow. */
 async function mirrorHolds(tx: Tx, mirrorId: string, lastSeq: number, options: { upToDate: boolean }): Promise<void> {
+  const now = new Date();
   await tx.federationDataset.update({
     where: { id: mirrorId },
-    data: { lastSeq: BigInt(lastSeq), ...(options.upToDate && { refreshedAt: new Date() }) },
+    data: { lastSeq: BigInt(lastSeq), ...(options.upToDate && { refreshedAt: now, syncedAt: now }) },
   });
   await tx.federationSubscription.updateMany({ where: { datasetId: mirrorId, state: "active" }, data: { cursor: BigInt(lastSeq) } });
 }
