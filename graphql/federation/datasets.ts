@@ -69,7 +69,11 @@ FederatedDataset.implement({
       resolve: ({ origin, mine }) => ({ city: { uri: origin.city, slug: origin.slug, names: origin.names }, instance: origin.instance, local: origin.local, ownCity: mine }),
     }),
     lastSeq: t.string({ description: "Its last sequence number (as held here, for a peer's).", resolve: (dataset) => seqText(dataset.lastSeq) }),
-    refreshedAt: t.expose("refreshedAt", { type: "DateTime", nullable: true }),
+    refreshedAt: t.expose("refreshedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "This instance's datasets: the last refresh. A peer's: when the copy here was last up to date with its origin (null before that).",
+    }),
     withdrawnAt: t.expose("withdrawnAt", { type: "DateTime", nullable: true, description: "Withdrawn by its city (only that city still sees it)." }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     updatedAt: t.expose("updatedAt", { type: "DateTime" }),
