@@ -65,13 +65,17 @@ export type DatabaseOptions = {
 };
 
 const TRANSACTION_OPTIONS = { maxWait: 10_000, timeout: 30_000 } as const;
+const CONNECTION_LIFETIME_SECONDS = 3_600;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (options.url) {
     const Client = openingClient(options.onQuery);
-    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, Client });
+    // A connection lives an hour at most (closed when next released): the statements prepared on
+    // it (Prisma's and the scripts', ADR 016) and the server process' caches go with it.
+    const maxLifetimeSeconds = CONNECTION_LIFETIME_SECONDS;
+    const pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10, Client, maxLifetimeSeconds });
     const separate = (url: string | undefined, max: number) =>
-      url && url !== options.url ? new pg.Pool({ connectionString: url, max, Client }) : pool;
+      url && url !== options.url ? new pg.Pool({ connectionString: url, max, Client, maxLifetimeSeconds }) : pool;
     const ownerPool = separate(options.ownerUrl, 2);
     const adminPool = separate(options.adminUrl, 4);
     const pools = [...new Set([pool, ownerPool, adminPool])];
