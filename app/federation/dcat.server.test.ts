@@ -178,7 +178,11 @@ describe("the DCAT-AP 3.0 catalogue", () => {
     expect(graph.subjectsOf(`${dcat}Catalog`)).toEqual([catalogueUri()]);
     const catalogue = catalogueUri();
     expect(values(graph.objects(catalogue, `${dct}title`))).toEqual([instanceName()]);
-    expect(graph.objects(catalogue, `${dct}description`)).toHaveLength(1);
+    // In the catalogue's languages (its datasets'), each translated, English among them.
+    const descriptions = tagged(graph.objects(catalogue, `${dct}description`));
+    expect(Object.keys(descriptions).sort()).toEqual(["en", "fr"]);
+    expect(descriptions.en).toBe(`Open data published by the cities of ${instanceName()}, each dataset as JSON records with their provenance.`);
+    expect(descriptions.fr).toMatch(new RegExp(`^Données ouvertes publiées par les villes de ${instanceName()}`));
     const publishers = graph.objects(catalogue, `${dct}publisher`);
     expect(values(publishers)).toEqual([instanceId()]);
     expect(graph.subjectsOf(`${foaf}Agent`)).toContain(instanceId());
@@ -219,7 +223,10 @@ describe("the DCAT-AP 3.0 catalogue", () => {
     expect(values(graph.objects(distribution!, `${dcat}accessURL`))).toEqual([`${trees.uri}/records`]);
     expect(values(graph.objects(distribution!, `${dcat}downloadURL`))).toEqual([`${trees.uri}/records.json`]);
     // The download is paged: the distribution says how to read all of it.
-    expect(tagged(graph.objects(distribution!, `${dct}description`)).en).toMatch(/pages of at most 1000 records.*"next".*Link header/);
+    const howToRead = tagged(graph.objects(distribution!, `${dct}description`));
+    expect(howToRead.en).toMatch(/pages of at most 1000 records.*"next".*Link header/);
+    // And in its city's other language.
+    expect(howToRead.fr).toMatch(/pages d'au plus 1000 enregistrements.*"next".*en-tête Link/);
     expect(values(graph.objects(distribution!, `${dct}format`))).toEqual([`${EU}/file-type/JSON`]);
     expect(values(graph.objects(distribution!, `${dcat}mediaType`))).toEqual(["https://www.iana.org/assignments/media-types/application/json"]);
     expect(values(graph.objects(distribution!, `${dct}license`))).toEqual([`${EU}/licence/CC_BY_4_0`]);

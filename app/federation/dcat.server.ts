@@ -6,10 +6,12 @@
 // Dataset: title, description; Distribution: access URL; Agent: name), with the recommended ones
 // Civitas knows: the catalogue's homepage, languages, modification date and datasets; each
 // dataset's publisher, keywords and distribution; each distribution's description (how its
-// download is paged), format and licence. Each
+// download is paged, in its city's languages), format and licence. Each
 // distribution also describes its records' fields (the plugin's `fields`) as a CSVW table schema.
+import type { TFunction } from "i18next";
 import { DataFactory, Writer, type NamedNode, type Quad } from "n3";
 import type { Database } from "../db/database.server";
+import { translator } from "../i18n/i18n.server";
 import { SUPPORTED_LOCALES } from "../i18n/locales";
 import { MAX_DOWNLOAD_RECORDS, declaredDataset, pluginTexts, publicDatasets, type CatalogueDataset, type LanguageMap } from "./datasets.server";
 import { instanceId, instanceName } from "./instance.server";
@@ -54,10 +56,17 @@ export function languageUri(locale: string): string | null {
   return code ? `${EU}/language/${code}` : null;
 }
 
-/** How the download is read: pages, each naming the next (datasets-http.server.ts). */
-export const DISTRIBUTION_DESCRIPTION =
-  `The current records as JSON, each with its provenance, in key order and in pages of at most ${MAX_DOWNLOAD_RECORDS} records: ` +
-  'each page gives the URL of the next in "next" and in a Link header (rel="next"); the last page\'s "next" is null.';
+/**
+ * Civitas' own texts (locales/{language}/federation.json, `dcat.*`) in each of `languages` it is
+ * translated into, English always among them: the catalogue's in its datasets' languages, a
+ * distribution's in its city's.
+ */
+function ownTexts(languages: Iterable<string>, say: (t: TFunction) => string): Term[] {
+  const wanted = new Set(["en", ...[...languages].map((language) => language.toLowerCase().split("-")[0] ?? "")]);
+  return SUPPORTED_LOCALES.filter((locale) => wanted.has(locale))
+    .sort((a, b) => a.localeCompare(b))
+    .map((locale) => text(say(translator(locale, "federation")), locale));
+}
 
 /** The xsd datatype of a plugin field's type (a translated field is a text per language). */
 const FIELD_TYPES: Record<string, Curie> = {
@@ -111,7 +120,8 @@ export function describeCatalogue(datasets: readonly CatalogueDataset[], options
 
   say(catalogue, "rdf:type", curie("dcat:Catalog"));
   say(catalogue, "dct:title", text(name));
-  say(catalogue, "dct:description", text(`Open data published by the cities of ${name}, each dataset as JSON records with their provenance.`, "en"));
+  const catalogueLanguages = datasets.flatMap((dataset) => dataset.origin.locales ?? []);
+  say(catalogue, "dct:description", ...ownTexts(catalogueLanguages, (t) => t("dcat.catalogueDescription", { name })));
   say(catalogue, "dct:publisher", iri(operator));
   say(catalogue, "foaf:homepage", iri(homepage));
   const modified = datasets.reduce<Date | null>((latest, dataset) => (latest === null || dataset.modified > latest ? dataset.modified : latest), null);
@@ -139,7 +149,7 @@ export function describeCatalogue(datasets: readonly CatalogueDataset[], options
     say(dataset.uri, "dcat:distribution", iri(distribution));
 
     say(distribution, "rdf:type", curie("dcat:Distribution"));
-    say(distribution, "dct:description", text(DISTRIBUTION_DESCRIPTION, "en"));
+    say(distribution, "dct:description", ...ownTexts(dataset.origin.locales ?? [], (t) => t("dcat.distributionDescription", { max: MAX_DOWNLOAD_RECORDS })));
     say(distribution, "dcat:accessURL", iri(`${dataset.uri}/records`));
     say(distribution, "dcat:downloadURL", iri(`${dataset.uri}/records.json`));
     say(distribution, "dct:format", iri(JSON_FORMAT));
