@@ -447,26 +447,27 @@ type Chunk = string | { value: LiteralValue };
 
 /** One SQL statement whose values are already escaped literals (build it with `literalSql`). */
 export class LiteralSql {
-  /** The statement as sent: its values written in place as escaped literals. */
-  readonly text: string;
+  #text: string | undefined;
 
   /** Only literalSql, joinSql and prepared make these: a plain { text } object is a value, never SQL. */
   private constructor(
     /** Its text and its values, apart (for `parameterized`, and for joining statements). */
     readonly chunks: readonly Chunk[],
     /** Sent as a prepared statement where the connection allows (see `prepared`). */
-    readonly prepare: boolean = false,
-  ) {
-    this.text = chunks.map((chunk) => (typeof chunk === "string" ? chunk : literal(chunk.value))).join("");
+    readonly prepare: boolean,
+  ) {}
+
+  static of(chunks: readonly Chunk[], prepare = false): LiteralSql {
+    return new LiteralSql(chunks, prepare);
   }
 
-  static of(chunks: readonly Chunk[]): LiteralSql {
-    return new LiteralSql(chunks);
-  }
-
-  /** This statement, as a prepared one where it can be (see `prepared`). */
-  asPrepared(): LiteralSql {
-    return new LiteralSql(this.chunks, true);
+  /**
+   * The statement as sent: its values written in place as escaped literals. Written when first
+   * asked (a fragment joined into a statement, or a statement sent prepared, never is).
+   */
+  get text(): string {
+    this.#text ??= this.chunks.map((chunk) => (typeof chunk === "string" ? chunk : literal(chunk.value))).join("");
+    return this.#text;
   }
 
   /** The same statement in parts: its text with a typed parameter ($1::text…) for each value, and those values as literals. */
@@ -504,18 +505,25 @@ function parameterType(value: Exclude<LiteralValue, null>): string {
   return "text";
 }
 
+/** The value, refused where it could not be written as SQL (checked where the statement is built). */
+function checked(value: LiteralValue): LiteralValue {
+  if (typeof value === "number" && !Number.isFinite(value)) throw new TypeError("literalSql: a number must be finite");
+  if (value instanceof Date && Number.isNaN(value.getTime())) throw new RangeError("literalSql: an invalid date");
+  const known = value === null || ["boolean", "number", "string"].includes(typeof value) || value instanceof Date || Array.isArray(value);
+  if (!known) throw new TypeError("literalSql: not a value it can write as SQL");
+  return value;
+}
+
 function literal(value: LiteralValue): string {
   if (value === null) return "NULL";
   if (typeof value === "boolean") return value ? "TRUE" : "FALSE";
   if (typeof value === "number") {
-    if (!Number.isFinite(value)) throw new TypeError("literalSql: a number must be finite");
     // In parentheses: `x -${-5}` must not read as `x --5` (a comment).
     return value < 0 ? `(${String(value)})` : String(value);
   }
   if (value instanceof Date) return `${pg.escapeLiteral(value.toISOString())}::timestamptz`;
   if (Array.isArray(value)) return value.length === 0 ? "'{}'::text[]" : `ARRAY[${value.map((item) => pg.escapeLiteral(String(item))).join(", ")}]::text[]`;
-  if (typeof value !== "string") throw new TypeError("literalSql: not a value it can write as SQL");
-  return pg.escapeLiteral(value);
+  return pg.escapeLiteral(value as string);
 }
 
 /**
@@ -526,18 +534,16 @@ function literal(value: LiteralValue): string {
 export function literalSql(strings: TemplateStringsArray, ...values: (LiteralValue | LiteralSql)[]): LiteralSql {
   const chunks: Chunk[] = [strings[0] ?? ""];
   values.forEach((value, index) => {
-    if (value instanceof LiteralSql) chunks.push(...chunksOf(value));
-    else chunks.push({ value });
+    if (value instanceof LiteralSql) chunks.push(...value.chunks);
+    else chunks.push({ value: checked(value) });
     chunks.push(strings[index + 1] ?? "");
   });
   return LiteralSql.of(chunks);
 }
 
-const chunksOf = (statement: LiteralSql): readonly Chunk[] => statement.chunks;
-
 /** Statements (conditions) joined by a fixed separator, such as " AND ". */
 export function joinSql(parts: readonly LiteralSql[], separator: " AND " | " OR " | ", "): LiteralSql {
-  return LiteralSql.of(parts.flatMap((part, index) => (index === 0 ? chunksOf(part) : [separator, ...chunksOf(part)])));
+  return LiteralSql.of(parts.flatMap((part, index) => (index === 0 ? part.chunks : [separator, ...part.chunks])));
 }
 
 /**
@@ -551,7 +557,7 @@ export function joinSql(parts: readonly LiteralSql[], separator: " AND " | " OR 
  * sent as is. Values become typed parameters (see parameterType).
  */
 export function prepared(statement: LiteralSql): LiteralSql {
-  return statement.asPrepared();
+  return LiteralSql.of(statement.chunks, true);
 }
 
 /**
