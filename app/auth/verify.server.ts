@@ -165,9 +165,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     return hit && hit.until > now() ? hit : null;
   }
 
+  /** Verified by jose now (and remembered): for a token not remembered, or no longer. */
   async function verifySignature(token: string, realm: string, issuer: string): Promise<Omit<Verified, "until">> {
-    const hit = remembered(token);
-    if (hit) return hit;
     signatures.delete(token);
     let verified: Omit<Verified, "until">;
     try {
@@ -260,7 +259,8 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     if (!expectedPlace) throw new TokenRejected("wrong_city");
     if (issuer.kind === "city" && issuer.status === "suspended") throw new TokenRejected("city_suspended");
 
-    const { payload, protectedHeader } = await verifySignature(token, issuer.realm, claims.iss);
+    // Still remembered after the issuer's lookup (never past its time), or verified now.
+    const { payload, protectedHeader } = known && known.until > now() ? known : await verifySignature(token, issuer.realm, claims.iss);
 
     // ID tokens, refresh tokens and logout tokens are signed by the same key: refuse them.
     if (typeof protectedHeader.typ === "string" && !ACCESS_TOKEN_HEADER_TYPES.has(normaliseType(protectedHeader.typ))) {
